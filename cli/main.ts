@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { demoCommand } from './commands/demo';
+import { servicesCommand } from './commands/services';
+import { smokeCommand } from './commands/smoke';
+import { workersCommand } from './commands/workers';
+import { versionsCommand } from './commands/versions';
+import { CliError } from './cliError';
+
+export interface Command {
+  summary: string;
+  run(args: string[]): Promise<void>;
+}
+
+const commands: Record<string, Command> = {
+  services: servicesCommand,
+  workers: workersCommand,
+  smoke: smokeCommand,
+  demo: demoCommand,
+  versions: versionsCommand,
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: curio <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'curio <command> --help' for a command's options.`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return;
+  }
+  const command = commands[name];
+  if (!command) throw new CliError(`unknown command '${name}'\n\n${usage()}`);
+  await command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    if (err instanceof CliError || (err instanceof Error && err.name === 'ServiceError')) {
+      console.error(`curio: ${err.message}`);
+    } else {
+      console.error('curio: unexpected error:', err);
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { sqlDir } from './paths';
+
+export type SqlParams = Record<string, DuckDBValue>;
+export type Row = Record<string, unknown>;
+
+export interface Database {
+  instance: DuckDBInstance;
+  connection: DuckDBConnection;
+  close(): void;
+}
+
+/** Opens (or creates) a DuckDB database file; ':memory:' for an in-memory one. */
+export async function openDatabase(path: string, options: Record<string, string> = {}): Promise<Database> {
+  const instance = await DuckDBInstance.create(path, options);
+  const connection = await instance.connect();
+  return {
+    instance,
+    connection,
+    close() {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+const sqlCache = new Map<string, string>();
+
+/** The text of sql/<name>.sql. SQL lives in files so it can be read, linted and run on its own. */
+export function loadSql(name: string): string {
+  let text = sqlCache.get(name);
+  if (text === undefined) {
+    text = readFileSync(join(sqlDir, `${name}.sql`), 'utf8');
+    sqlCache.set(name, text);
+  }
+  return text;
+}
+
+/**
+ * Runs every statement of a SQL script in order, binding named parameters ($name) from `params`.
+ * Each statement gets only the parameters it names, so one parameter object serves a whole file.
+ * Returns the rows of the last statement.
+ */
+export async function runScript(conn: DuckDBConnection, sql: string, params: SqlParams = {}): Promise<Row[]> {
+  const extracted = await conn.extractStatements(sql);
+  let rows: Row[] = [];
+  for (let i = 0; i < extracted.count; i++) {
+    const stmt = await extracted.prepare(i);
+    try {
+      const bound: SqlParams = {};
+      for (let p = 1; p <= stmt.parameterCount; p++) {
+        const name = stmt.parameterName(p);
+        if (!(name in params)) {
+          throw new Error(`SQL statement ${i + 1} needs parameter $${name}, which was not given`);
+        }
+        bound[name] = params[name] as DuckDBValue;
+      }
+      if (stmt.parameterCount > 0) stmt.bind(bound);
+      const reader = await stmt.runAndReadAll();
+      rows = reader.getRowObjectsJS() as Row[];
+    } finally {
+      stmt.destroySync();
+    }
+  }
+  return rows;
+}
+
+/** Runs sql/<name>.sql with named parameters. */
+export function runSqlFile(conn: DuckDBConnection, name: string, params: SqlParams = {}): Promise<Row[]> {
+  return runScript(conn, loadSql(name), params);
+}

@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { dataDir, logDir, mlflowBinary, projectRoot, runDir, temporalBinary } from '../platform/paths';
+import { loadSettings, type Settings } from '../platform/settings';
+import type { ServiceSpec } from './processManager';
+
+/** The services `make services-up` starts: the Temporal dev server (with its Web UI) and MLflow. */
+export function temporalSpec(settings: Settings = loadSettings(), dir = dataDir): ServiceSpec {
+  return {
+    name: 'temporal',
+    command: temporalBinary,
+    args: [
+      'server', 'start-dev',
+      // Persisted, so workflow history survives a restart of the dev server.
+      '--db-filename', join(dir, 'temporal.db'),
+      '--ip', '127.0.0.1',
+      '--port', String(settings.temporalPort),
+      '--ui-port', String(settings.temporalUiPort),
+      '--namespace', settings.temporalNamespace,
+      '--log-level', 'warn',
+      ...temporalSearchAttributeArgs(),
+    ],
+    cwd: projectRoot,
+    ports: [
+      { port: settings.temporalPort, label: 'gRPC', envVar: 'CURIO_TEMPORAL_PORT' },
+      { port: settings.temporalUiPort, label: 'Web UI', envVar: 'CURIO_TEMPORAL_UI_PORT' },
+    ],
+    readyUrl: `http://127.0.0.1:${settings.temporalUiPort}/`,
+    logFile: join(dir, 'logs', 'temporal.log'),
+    pidFile: join(dir, 'run', 'temporal.pid'),
+    startTimeoutMs: 60_000,
+    installHint: 'Run `make install` (it builds the Temporal CLI with go install).',
+  };
+}
+
+/** Custom search attributes Curio's workflows set, registered when the dev server starts. */
+export const TEMPORAL_SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime'> = {
+  CurioDataset: 'Keyword',
+  CurioScale: 'Keyword',
+  CurioOutcome: 'Keyword',
+};
+
+function temporalSearchAttributeArgs(): string[] {
+  return Object.entries(TEMPORAL_SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]);
+}
+
+export function mlflowSpec(settings: Settings = loadSettings(), dir = dataDir): ServiceSpec {
+  return {
+    name: 'mlflow',
+    command: mlflowBinary,
+    args: [
+      'server',
+      '--backend-store-uri', `sqlite:///${join(dir, 'mlflow.db')}`,
+      // Artifact proxying: clients upload and download through the tracking server's REST API.
+      '--artifacts-destination', join(dir, 'mlartifacts'),
+      '--host', '127.0.0.1',
+      '--port', String(settings.mlflowPort),
+      '--workers', '2',
+    ],
+    cwd: dir,
+    ports: [{ port: settings.mlflowPort, label: 'HTTP (UI and REST)', envVar: 'CURIO_MLFLOW_PORT' }],
+    readyUrl: `http://127.0.0.1:${settings.mlflowPort}/health`,
+    logFile: join(dir, 'logs', 'mlflow.log'),
+    pidFile: join(dir, 'run', 'mlflow.pid'),
+    startTimeoutMs: 120_000,
+    installHint: 'Run `make install` (it creates the MLflow virtual environment under .tools/).',
+  };
+}
+
+export type WorkerKind = 'pipeline' | 'training';
+
+/** A Curio worker process, managed like a service so `make demo` can leave it running. */
+export function workerSpec(kind: WorkerKind): ServiceSpec {
+  return {
+    name: `worker-${kind}`,
+    command: process.execPath,
+    args: [join(projectRoot, 'dist', 'workers', `${kind}Worker.js`)],
+    cwd: projectRoot,
+    env: { CURIO_WORKER_READY_FILE: join(runDir, `worker-${kind}.ready`) },
+    ports: [],
+    readyFile: join(runDir, `worker-${kind}.ready`),
+    logFile: join(logDir, `worker-${kind}.log`),
+    pidFile: join(runDir, `worker-${kind}.pid`),
+    startTimeoutMs: 90_000,
+    installHint: 'Run `make build`.',
+  };
+}
+
+export function coreServices(settings: Settings = loadSettings()): ServiceSpec[] {
+  return [temporalSpec(settings), mlflowSpec(settings)];
+}
+
+export function workerServices(): ServiceSpec[] {
+  return [workerSpec('pipeline'), workerSpec('training')];
+}

@@ -1,0 +1,42 @@
+import { availableParallelism } from 'node:os';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { PIPELINE_TASK_QUEUE, TRAINING_TASK_QUEUE } from '../workflows/taskQueues';
+
+export interface WorkerContext {
+  connection: NativeConnection;
+  namespace: string;
+}
+
+/**
+ * The pipeline worker runs every workflow and the I/O-bound activities (SQL, tagging, indexing,
+ * tracking). It never loads TensorFlow.
+ */
+export async function createPipelineWorker(ctx: WorkerContext, overrides: Partial<WorkerOptions> = {}): Promise<Worker> {
+  // Loaded here, not at the top, so the training worker process never imports the pipeline's modules.
+  const { pipelineActivities } = await import('../activities/pipeline');
+  return Worker.create({
+    connection: ctx.connection,
+    namespace: ctx.namespace,
+    taskQueue: PIPELINE_TASK_QUEUE,
+    workflowsPath: require.resolve('../workflows'),
+    activities: pipelineActivities,
+    maxConcurrentActivityTaskExecutions: Math.max(2, availableParallelism()),
+    ...overrides,
+  });
+}
+
+/**
+ * The training worker runs only the tfjs-node trainings, one at a time: TensorFlow's native kernels
+ * already use every core, and a second concurrent training would only thrash the caches.
+ */
+export async function createTrainingWorker(ctx: WorkerContext, overrides: Partial<WorkerOptions> = {}): Promise<Worker> {
+  const { trainingActivities } = await import('../activities/training');
+  return Worker.create({
+    connection: ctx.connection,
+    namespace: ctx.namespace,
+    taskQueue: TRAINING_TASK_QUEUE,
+    activities: trainingActivities,
+    maxConcurrentActivityTaskExecutions: 1,
+    ...overrides,
+  });
+}

@@ -1,0 +1,4 @@
+import { createPipelineWorker } from './createWorkers';
+import { main } from './runWorker';
+
+main('pipeline', createPipelineWorker);

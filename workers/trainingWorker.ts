@@ -1,0 +1,4 @@
+import { createTrainingWorker } from './createWorkers';
+import { main } from './runWorker';
+
+main('training', createTrainingWorker);

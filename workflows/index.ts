@@ -1,0 +1,2 @@
+// Workflow code runs in Temporal's deterministic sandbox: it imports types and proxyActivities only.
+export { smokeWorkflow } from './smoke';
