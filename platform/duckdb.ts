@@ -26,6 +26,19 @@ export async function openDatabase(path: string, options: Record<string, string>
   };
 }
 
+/** A failed SQL statement, named by file and statement number. */
+export class SqlError extends Error {
+  constructor(
+    readonly source: string,
+    readonly statement: number,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`${source}${statement ? ` statement ${statement}` : ''}: ${reason}`);
+    this.name = 'SqlError';
+  }
+}
+
 const sqlCache = new Map<string, string>();
 
 /** The text of sql/<name>.sql. SQL lives in files so it can be read, linted and run on its own. */
@@ -43,23 +56,34 @@ export function loadSql(name: string): string {
  * Each statement gets only the parameters it names, so one parameter object serves a whole file.
  * Returns the rows of the last statement.
  */
-export async function runScript(conn: DuckDBConnection, sql: string, params: SqlParams = {}): Promise<Row[]> {
-  const extracted = await conn.extractStatements(sql);
+export async function runScript(
+  conn: DuckDBConnection,
+  sql: string,
+  params: SqlParams = {},
+  source = 'inline SQL',
+): Promise<Row[]> {
+  const extracted = await conn.extractStatements(sql).catch((err: unknown) => {
+    throw new SqlError(source, 0, err);
+  });
   let rows: Row[] = [];
   for (let i = 0; i < extracted.count; i++) {
-    const stmt = await extracted.prepare(i);
+    const stmt = await extracted.prepare(i).catch((err: unknown) => {
+      throw new SqlError(source, i + 1, err);
+    });
     try {
       const bound: SqlParams = {};
       for (let p = 1; p <= stmt.parameterCount; p++) {
         const name = stmt.parameterName(p);
         if (!(name in params)) {
-          throw new Error(`SQL statement ${i + 1} needs parameter $${name}, which was not given`);
+          throw new SqlError(source, i + 1, `needs parameter $${name}, which was not given`);
         }
         bound[name] = params[name] as DuckDBValue;
       }
       if (stmt.parameterCount > 0) stmt.bind(bound);
       const reader = await stmt.runAndReadAll();
       rows = reader.getRowObjectsJS() as Row[];
+    } catch (err) {
+      throw err instanceof SqlError ? err : new SqlError(source, i + 1, err);
     } finally {
       stmt.destroySync();
     }
@@ -69,5 +93,5 @@ export async function runScript(conn: DuckDBConnection, sql: string, params: Sql
 
 /** Runs sql/<name>.sql with named parameters. */
 export function runSqlFile(conn: DuckDBConnection, name: string, params: SqlParams = {}): Promise<Row[]> {
-  return runScript(conn, loadSql(name), params);
+  return runScript(conn, loadSql(name), params, `sql/${name}.sql`);
 }
