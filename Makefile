@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CURIO := node dist/cli/main.js
 
 .PHONY: help typecheck install install-system install-temporal install-mlflow install-node build \
-        services-up services-down services-status workers-up workers-down demo test clean
+        services-up services-down services-status workers-up workers-down demo test bench clean
 
 help:
 	@echo "make demo             install, start Temporal + MLflow + workers, run the main job"
@@ -14,6 +14,7 @@ help:
 	@echo "make services-up      start the Temporal dev server (UI :8233) and MLflow (UI :5000)"
 	@echo "make services-down    stop workers and services"
 	@echo "make services-status  show what runs, on which port, and where it logs"
+	@echo "make bench            print the benchmarks' figures (npm run bench:data, ...)"
 
 install: install-system install-temporal install-mlflow install-node build
 
@@ -55,6 +56,9 @@ demo: workers-up
 
 test: install typecheck
 	@npx --no-install jest --runInBand
+
+bench: install
+	@npm run --silent bench:data
 
 clean:
 	rm -rf dist

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { demoCommand } from './commands/demo';
+import { generateCommand } from './commands/generate';
+import { ingestCommand } from './commands/ingest';
+import { taggingEvalCommand } from './commands/taggingEval';
 import { servicesCommand } from './commands/services';
 import { smokeCommand } from './commands/smoke';
 import { workersCommand } from './commands/workers';
@@ -12,6 +15,9 @@ export interface Command {
 }
 
 const commands: Record<string, Command> = {
+  generate: generateCommand,
+  ingest: ingestCommand,
+  'tagging-eval': taggingEvalCommand,
   services: servicesCommand,
   workers: workersCommand,
   smoke: smokeCommand,

@@ -95,3 +95,17 @@ export async function runScript(
 export function runSqlFile(conn: DuckDBConnection, name: string, params: SqlParams = {}): Promise<Row[]> {
   return runScript(conn, loadSql(name), params, `sql/${name}.sql`);
 }
+
+/** A SQL string literal. Only for the statements DuckDB cannot bind parameters in (ATTACH). */
+function sqlStringLiteral(s: string): string {
+  if (s.includes('\0')) throw new Error('a NUL byte cannot appear in a path');
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Attaches another database file under an alias. DuckDB's ATTACH takes no bound parameters, so this
+ * is the one place a value (a path, never user data) is quoted into SQL text.
+ */
+export async function attachDatabase(conn: DuckDBConnection, path: string, alias: 'src' | 'tags' | 'feat', readOnly = true): Promise<void> {
+  await conn.run(`ATTACH ${sqlStringLiteral(path)} AS ${alias}${readOnly ? ' (READ_ONLY)' : ''}`);
+}

@@ -1,0 +1,1 @@
+SELECT data_start, train_end, valid_end, data_end FROM periods;
