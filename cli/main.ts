@@ -3,6 +3,7 @@ import { demoCommand } from './commands/demo';
 import { generateCommand } from './commands/generate';
 import { ingestCommand } from './commands/ingest';
 import { taggingEvalCommand } from './commands/taggingEval';
+import { trainCommand } from './commands/train';
 import { servicesCommand } from './commands/services';
 import { smokeCommand } from './commands/smoke';
 import { workersCommand } from './commands/workers';
@@ -18,6 +19,7 @@ const commands: Record<string, Command> = {
   generate: generateCommand,
   ingest: ingestCommand,
   'tagging-eval': taggingEvalCommand,
+  train: trainCommand,
   services: servicesCommand,
   workers: workersCommand,
   smoke: smokeCommand,

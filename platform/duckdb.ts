@@ -91,6 +91,29 @@ export async function runScript(
   return rows;
 }
 
+/** Column-wise results of sql/<name>.sql (cheaper than row objects for millions of rows). */
+export async function readColumns(conn: DuckDBConnection, name: string, params: SqlParams = {}): Promise<Record<string, unknown[]>> {
+  const sql = loadSql(name);
+  const extracted = await conn.extractStatements(sql);
+  if (extracted.count !== 1) throw new SqlError(`sql/${name}.sql`, 0, 'readColumns needs a file with exactly one statement');
+  const stmt = await extracted.prepare(0);
+  try {
+    const bound: SqlParams = {};
+    for (let p = 1; p <= stmt.parameterCount; p++) {
+      const pname = stmt.parameterName(p);
+      if (!(pname in params)) throw new SqlError(`sql/${name}.sql`, 1, `needs parameter $${pname}, which was not given`);
+      bound[pname] = params[pname] as DuckDBValue;
+    }
+    if (stmt.parameterCount > 0) stmt.bind(bound);
+    const reader = await stmt.runAndReadAll();
+    return reader.getColumnsObjectJS() as Record<string, unknown[]>;
+  } catch (err) {
+    throw err instanceof SqlError ? err : new SqlError(`sql/${name}.sql`, 1, err);
+  } finally {
+    stmt.destroySync();
+  }
+}
+
 /** Runs sql/<name>.sql with named parameters. */
 export function runSqlFile(conn: DuckDBConnection, name: string, params: SqlParams = {}): Promise<Row[]> {
   return runScript(conn, loadSql(name), params, `sql/${name}.sql`);

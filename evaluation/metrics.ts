@@ -1,0 +1,59 @@
+/**
+ * Ranking metrics with the standard definitions (binary relevance):
+ * - Recall@N  = |top-N ∩ targets| / |targets|
+ * - HitRate@N = 1 if top-N ∩ targets ≠ ∅ else 0
+ * - NDCG@N    = DCG / IDCG, DCG = Σ over hits at rank r (1-based) of 1 / log2(r + 1),
+ *               IDCG = Σ_{r=1..min(|targets|, N)} 1 / log2(r + 1)
+ * All are averaged per user (or per query) by the callers.
+ */
+
+export function recallAt(ranked: ArrayLike<number>, targets: Set<number>, n: number): number {
+  if (targets.size === 0) return 0;
+  let hits = 0;
+  for (let r = 0; r < Math.min(n, ranked.length); r++) if (targets.has(ranked[r] as number)) hits++;
+  return hits / targets.size;
+}
+
+export function hitAt(ranked: ArrayLike<number>, targets: Set<number>, n: number): number {
+  for (let r = 0; r < Math.min(n, ranked.length); r++) if (targets.has(ranked[r] as number)) return 1;
+  return 0;
+}
+
+export function ndcgAt(ranked: ArrayLike<number>, targets: Set<number>, n: number): number {
+  if (targets.size === 0) return 0;
+  let dcg = 0;
+  for (let r = 0; r < Math.min(n, ranked.length); r++) if (targets.has(ranked[r] as number)) dcg += 1 / Math.log2(r + 2);
+  let idcg = 0;
+  for (let r = 0; r < Math.min(targets.size, n); r++) idcg += 1 / Math.log2(r + 2);
+  return dcg / idcg;
+}
+
+/** Distinct categories among the first n items. */
+export function categoryCoverage(ranked: ArrayLike<number>, categoryOf: (item: number) => string, n: number): number {
+  const seen = new Set<string>();
+  for (let r = 0; r < Math.min(n, ranked.length); r++) seen.add(categoryOf(ranked[r] as number));
+  return seen.size;
+}
+
+/** Intra-list diversity: 1 − mean pairwise cosine of the first n items' vectors (unit length). */
+export function intraListDiversity(ranked: ArrayLike<number>, vectors: Float32Array, dim: number, n: number): number {
+  const m = Math.min(n, ranked.length);
+  if (m < 2) return 0;
+  let sum = 0;
+  let pairs = 0;
+  for (let a = 0; a < m; a++) {
+    const ia = (ranked[a] as number) * dim;
+    for (let b = a + 1; b < m; b++) {
+      const ib = (ranked[b] as number) * dim;
+      let dot = 0;
+      for (let k = 0; k < dim; k++) dot += (vectors[ia + k] as number) * (vectors[ib + k] as number);
+      sum += dot;
+      pairs++;
+    }
+  }
+  return 1 - sum / pairs;
+}
+
+export function mean(xs: number[]): number {
+  return xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0;
+}

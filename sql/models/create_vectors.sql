@@ -1,0 +1,1 @@
+CREATE OR REPLACE TEMP TABLE vectors (item_idx INTEGER, item_id VARCHAR, category VARCHAR, vector FLOAT[]);

@@ -1,0 +1,1 @@
+SELECT center, context, label FROM feat.skipgram_pairs;
