@@ -1,6 +1,6 @@
 /** Tests run against the real Temporal dev server, MLflow server, DuckDB, Faiss and tfjs-node. */
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/tests/setup/nodeEnvironment.js',
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
