@@ -59,6 +59,8 @@ test: install typecheck
 
 bench: install
 	@npm run --silent bench:data
+	@npm run --silent bench:models
+	@npm run --silent bench:retrieval
 
 clean:
 	rm -rf dist

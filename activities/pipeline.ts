@@ -1,10 +1,29 @@
-/** Activities of the pipeline worker: data, SQL, tagging, indexing, evaluation, tracking. No TensorFlow here. */
+/**
+ * Activities of the pipeline worker: data, SQL, tagging, offline evaluation, the index, tracking and
+ * registration. Nothing here loads TensorFlow.
+ */
+import * as data from './dataActivities';
+import * as evaluation from './evaluationActivities';
+import * as retrieval from './retrievalActivities';
 import * as smoke from './smoke';
+import * as tracking from './trackingActivities';
 
 export const pipelineActivities = {
   smokeDuckdb: smoke.smokeDuckdb,
   smokeFaissSearch: smoke.smokeFaissSearch,
   smokeMlflow: smoke.smokeMlflow,
+  resolveConfig: data.resolveConfig,
+  prepareData: data.prepareData,
+  loadData: data.loadData,
+  buildFeatures: data.buildFeatures,
+  tagItems: data.tagItems,
+  evaluateModels: evaluation.evaluateModels,
+  buildIndex: retrieval.buildIndex,
+  startTracking: tracking.startTracking,
+  trackStage: tracking.trackStage,
+  noteStageFailure: tracking.noteStageFailure,
+  finishTracking: tracking.finishTracking,
+  registerWinner: tracking.registerWinner,
 };
 
 export type PipelineActivities = typeof pipelineActivities;

@@ -4,6 +4,12 @@ import { generateCommand } from './commands/generate';
 import { ingestCommand } from './commands/ingest';
 import { taggingEvalCommand } from './commands/taggingEval';
 import { trainCommand } from './commands/train';
+import { abortCommand, retrainCommand, retryCommand } from './commands/retrain';
+import { abTestCommand } from './commands/abTest';
+import { compareCommand } from './commands/compare';
+import { trackingCommand } from './commands/tracking';
+import { scheduleCommand } from './commands/schedule';
+import { replayCommand } from './commands/replay';
 import { servicesCommand } from './commands/services';
 import { smokeCommand } from './commands/smoke';
 import { workersCommand } from './commands/workers';
@@ -20,6 +26,14 @@ const commands: Record<string, Command> = {
   ingest: ingestCommand,
   'tagging-eval': taggingEvalCommand,
   train: trainCommand,
+  retrain: retrainCommand,
+  retry: retryCommand,
+  abort: abortCommand,
+  schedule: scheduleCommand,
+  replay: replayCommand,
+  'ab-test': abTestCommand,
+  compare: compareCommand,
+  tracking: trackingCommand,
   services: servicesCommand,
   workers: workersCommand,
   smoke: smokeCommand,

@@ -236,7 +236,12 @@ export class MlflowClient {
 
   async getRun(runId: string): Promise<Run> {
     const res = await this.request<{ run: Run }>('GET', 'runs/get', { query: { run_id: runId } });
-    return res.run;
+    return decodeRun(res.run);
+  }
+
+  /** Marks a run deleted (it leaves default searches); used to drop a duplicate created by a race. */
+  async deleteRun(runId: string): Promise<void> {
+    await this.request('POST', 'runs/delete', { body: { run_id: runId } });
   }
 
   async updateRun(runId: string, status: RunStatus, endTime?: number): Promise<void> {
@@ -266,7 +271,7 @@ export class MlflowClient {
         page_token: args.pageToken,
       },
     });
-    return { runs: res.runs ?? [], ...(res.next_page_token ? { nextPageToken: res.next_page_token } : {}) };
+    return { runs: (res.runs ?? []).map(decodeRun), ...(res.next_page_token ? { nextPageToken: res.next_page_token } : {}) };
   }
 
   async searchAllRuns(args: { experimentIds: string[]; filter?: string; orderBy?: string[] }): Promise<Run[]> {
@@ -286,7 +291,8 @@ export class MlflowClient {
    */
   async logBatch(runId: string, batch: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] }): Promise<void> {
     for (const chunk of chunkBatch(batch)) {
-      await this.request('POST', 'runs/log-batch', { body: { run_id: runId, ...chunk } });
+      const metrics = chunk.metrics.map((m) => ({ ...m, value: encodeMetricValue(m.value) }));
+      await this.request('POST', 'runs/log-batch', { body: { run_id: runId, ...chunk, metrics } });
     }
   }
 
@@ -302,11 +308,18 @@ export class MlflowClient {
     });
   }
 
+  /** Every point of one metric of a run, following the page tokens of long histories. */
   async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
-    const res = await this.request<{ metrics?: Metric[] }>('GET', 'metrics/get-history', {
-      query: { run_id: runId, metric_key: key, max_results: 25000 },
-    });
-    return res.metrics ?? [];
+    const out: Metric[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.request<{ metrics?: RawMetric[]; next_page_token?: string }>('GET', 'metrics/get-history', {
+        query: { run_id: runId, metric_key: key, max_results: 25000, page_token: pageToken },
+      });
+      for (const m of res.metrics ?? []) out.push(decodeMetric(m));
+      pageToken = res.next_page_token || undefined;
+    } while (pageToken);
+    return out;
   }
 
   async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
@@ -478,6 +491,24 @@ export class MlflowClient {
       return false;
     }
   }
+}
+
+/** A metric as the server sends it: non-finite values travel as the strings "NaN", "Infinity", "-Infinity". */
+type RawMetric = Omit<Metric, 'value'> & { value: number | string };
+
+/** JSON has no NaN or Infinity; MLflow's protobuf JSON accepts them as strings. */
+export function encodeMetricValue(value: number): number | string {
+  return Number.isFinite(value) ? value : String(value);
+}
+
+function decodeMetric(m: RawMetric): Metric {
+  return { ...m, value: typeof m.value === 'number' ? m.value : Number(m.value) };
+}
+
+function decodeRun(run: Run): Run {
+  const metrics = run.data?.metrics;
+  if (!metrics) return run;
+  return { ...run, data: { ...run.data, metrics: (metrics as RawMetric[]).map(decodeMetric) } };
 }
 
 function isStreamBody(body: unknown): boolean {

@@ -1,8 +1,8 @@
 import { WeightedSampler, Rng } from '../data/generator/rng';
-import { attachDatabase, openDatabase, readColumns } from '../platform/duckdb';
 import { tf } from '../platform/tf';
 import type { MultiInterestConfig } from './config';
 import { FusionGate, L2Normalize, MaskedMean, SelfAttentivePooling } from './layers';
+import type { MiExamples, Sequences } from './sequences';
 import { EmptyTrainingSetError, train, trainableVariables, type Progress, type TrainResult } from './training';
 
 /**
@@ -15,69 +15,6 @@ import { EmptyTrainingSetError, train, trainableVariables, type Progress, type T
  * softmax cross-entropy + λ × metric-learning loss (mean pairwise cosine of a user's interests).
  * The single-vector YouTube-DNN-style baseline (mean pooling) trains with the same loop and loss.
  */
-
-export interface Sequences {
-  count: number;
-  maxLong: number;
-  maxShort: number;
-  /** count × maxLong item indices, −1 = padding (most recent last). */
-  long: Int32Array;
-  short: Int32Array;
-}
-
-export interface MiExamples extends Sequences {
-  target: Int32Array;
-}
-
-export interface EvalUsers extends Sequences {
-  users: Int32Array;
-  history: Int32Array[];
-  targets: Int32Array[];
-}
-
-function packSequences(lists: unknown[], width: number): Int32Array {
-  const out = new Int32Array(lists.length * width).fill(-1);
-  lists.forEach((l, i) => {
-    const xs = (l ?? []) as number[];
-    const tail = xs.slice(-width);
-    // Right-aligned: the most recent item always sits in the last slot.
-    tail.forEach((x, k) => (out[i * width + width - tail.length + k] = x));
-  });
-  return out;
-}
-
-export async function loadMiExamples(featuresDb: string, maxLong: number, maxShort: number): Promise<MiExamples> {
-  const db = await openDatabase(':memory:');
-  try {
-    await attachDatabase(db.connection, featuresDb, 'feat');
-    const c = await readColumns(db.connection, 'models/mi_examples');
-    const target = Int32Array.from((c.target ?? []) as number[]);
-    return { count: target.length, maxLong, maxShort, target, long: packSequences(c.long_term ?? [], maxLong), short: packSequences(c.short_term ?? [], maxShort) };
-  } finally {
-    db.close();
-  }
-}
-
-export async function loadEvalUsers(featuresDb: string, split: 'valid' | 'test', maxLong: number, maxShort: number): Promise<EvalUsers> {
-  const db = await openDatabase(':memory:');
-  try {
-    await attachDatabase(db.connection, featuresDb, 'feat');
-    const c = await readColumns(db.connection, 'models/eval_inputs', { split, max_long: maxLong, max_short: maxShort });
-    const users = Int32Array.from((c.user_idx ?? []) as number[]);
-    return {
-      count: users.length,
-      maxLong,
-      maxShort,
-      users,
-      long: packSequences(c.long_term ?? [], maxLong),
-      short: packSequences(c.short_term ?? [], maxShort),
-      history: (c.history ?? []).map((h) => Int32Array.from(h as number[])),
-      targets: (c.targets ?? []).map((t) => Int32Array.from(t as number[])),
-    };
-  } finally {
-    db.close();
-  }
-}
 
 export function buildMultiInterestModel(cfg: MultiInterestConfig, dim: number): tf.LayersModel {
   const longVecs = tf.input({ shape: [cfg.maxLong, dim], name: 'long_vectors' });
@@ -242,10 +179,17 @@ export async function trainUserModel(
 }
 
 /** Interest vectors (count × K × dim) of every row of a sequence set. */
-export function computeInterests(model: tf.LayersModel, itemVectors: Float32Array, dim: number, seqs: Sequences, batch = 1024): { k: number; vectors: Float32Array } {
+export function computeInterests(
+  model: tf.LayersModel,
+  itemVectors: Float32Array,
+  dim: number,
+  seqs: Sequences,
+  batch = 1024,
+  sharedTable?: tf.Tensor2D,
+): { k: number; vectors: Float32Array } {
   const k = model.outputs[0]?.shape[1] as number;
   const out = new Float32Array(seqs.count * k * dim);
-  const table = vectorTable(itemVectors, dim);
+  const table = sharedTable ?? vectorTable(itemVectors, dim);
   for (let from = 0; from < seqs.count; from += batch) {
     const rows = Array.from({ length: Math.min(batch, seqs.count - from) }, (_, i) => from + i);
     const inputs = sequenceInputs(table, seqs, rows);
@@ -254,7 +198,7 @@ export function computeInterests(model: tf.LayersModel, itemVectors: Float32Arra
     v.dispose();
     inputs.forEach((t) => t.dispose());
   }
-  table.dispose();
+  if (!sharedTable) table.dispose();
   return { k, vectors: out };
 }
 

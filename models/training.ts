@@ -193,6 +193,9 @@ export async function train<B>(spec: TrainSpec<B>): Promise<TrainResult> {
         spec.disposeBatch?.(batch);
       }
       if (!Number.isFinite(loss)) throw new NanLossError(spec.name, epoch, step, [from, from + rows.length - 1]);
+      // TensorFlow's kernels run synchronously: give the event loop a turn so heartbeats and
+      // cancellation get through between steps.
+      await new Promise<void>((r) => setImmediate(r));
       sum += loss * rows.length;
       const now = Date.now();
       if (spec.onProgress && (now - lastReport >= every || step === stepsPerEpoch - 1)) {

@@ -14,16 +14,8 @@ import type { Progress } from '../models/training';
 import { DEFAULT_TAGGING, type TaggingParams } from '../tagging/tagItems';
 import { contentKey, produceStage } from './artifacts';
 import { digestOfFolder, featuresStage, lexiconDigest, loadStage, taggingStage } from './dataStages';
-import {
-  evaluationStage,
-  itemEmbeddingStage,
-  keywordStage,
-  multiInterestStage,
-  type EvaluationReport,
-  type ItemEmbeddingReport,
-  type KeywordReport,
-  type MultiInterestReport,
-} from './modelStages';
+import { evaluationStage, type EvaluationReport } from './evaluationStage';
+import { itemEmbeddingStage, keywordStage, multiInterestStage, type ItemEmbeddingReport, type KeywordReport, type MultiInterestReport } from './modelStages';
 
 /**
  * Load → features → tagging → item embeddings → keyword DSSM → multi-interest (chosen λ and λ = 0)

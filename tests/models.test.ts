@@ -15,7 +15,8 @@ import {
 } from '../models/config';
 import { loadItemFeatures, type ItemFeatures } from '../models/itemFeatures';
 import { computeItemVectors, loadSkipGramPairs, trainItemUnit, type SkipGramPairs } from '../models/itemUnit';
-import { loadMiExamples, trainUserModel } from '../models/multiInterest';
+import { trainUserModel } from '../models/multiInterest';
+import { loadMiExamples } from '../models/sequences';
 import { EmptyTrainingSetError, NanLossError } from '../models/training';
 import { loadModel, readItemVectors } from '../models/vectorFiles';
 import { localRetrain, type LocalRetrainResult } from '../pipeline/localRetrain';

@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { DataValidationError } from '../data/validationError';
+import { ConfigError } from '../models/config';
+import { ItemAttributeError } from '../models/itemFeatures';
+import { EmptyTrainingSetError, NanLossError, type Progress } from '../models/training';
+import { contentKey, folderDigest, produceStage } from '../pipeline/artifacts';
+import { dataDir } from '../platform/paths';
+import type { StageRef } from '../workflows/types';
+
+/**
+ * What every stage activity shares: content-addressed output folders (a retry or re-run finds the
+ * finished folder and skips the work), progress heartbeats with details, and the mapping of domain
+ * errors to Temporal failures — bad data or config is non-retryable and typed, everything else is
+ * retried with backoff.
+ */
+
+export function artifactsRoot(): string {
+  return process.env.CURIO_ARTIFACTS_DIR ?? join(dataDir, 'artifacts');
+}
+
+const NON_RETRYABLE: [new (...args: never[]) => Error, string][] = [
+  [DataValidationError, 'DataValidationError'],
+  [ConfigError, 'ConfigError'],
+  [ItemAttributeError, 'TrainingDataError'],
+  [EmptyTrainingSetError, 'TrainingDataError'],
+  [NanLossError, 'NanLossError'],
+];
+
+export function toFailure(err: unknown): unknown {
+  for (const [cls, type] of NON_RETRYABLE) {
+    if (err instanceof cls) return ApplicationFailure.create({ message: err.message, type, nonRetryable: true, cause: err });
+  }
+  return err;
+}
+
+export interface HeartbeatDetails {
+  stage: string;
+  phase: string;
+  model?: string;
+  epoch?: number;
+  epochs?: number;
+  step?: number;
+  stepsPerEpoch?: number;
+  loss?: number;
+}
+
+/** Heartbeats on a timer (so slow SQL still proves the worker alive) and on every training report. */
+export function heartbeater(stage: string): { progress: (p: Progress) => void; phase: (name: string) => void; stop: () => void } {
+  let details: HeartbeatDetails = { stage, phase: 'starting' };
+  const ctx = Context.current();
+  const beat = () => ctx.heartbeat(details);
+  const timer = setInterval(beat, 5_000);
+  beat();
+  return {
+    progress: (p) => {
+      details = { stage, phase: 'training', model: p.model, epoch: p.epoch, epochs: p.epochs, step: p.step, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss };
+      beat();
+    },
+    phase: (name) => {
+      details = { ...details, phase: name };
+      beat();
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+/**
+ * Runs a stage into its content-addressed folder, or returns the finished folder. `keyInput` must
+ * hold everything the output depends on (input refs' digests and the config).
+ */
+export async function runStage<R>(
+  stage: string,
+  keyInput: unknown,
+  produce: (io: { out: string; scratch: string; onProgress: (p: Progress) => void; phase: (name: string) => void }) => Promise<R>,
+  summarize: (report: R) => Record<string, number | string>,
+): Promise<{ ref: StageRef; report: R }> {
+  const key = contentKey(keyInput);
+  const hb = heartbeater(stage);
+  try {
+    const { dir, manifest, reused } = await produceStage(artifactsRoot(), stage, key, (io) =>
+      produce({ ...io, onProgress: hb.progress, phase: hb.phase }),
+    );
+    return { ref: { stage, key, dir, digest: folderDigest(manifest), reused, summary: summarize(manifest.report) }, report: manifest.report };
+  } catch (err) {
+    throw toFailure(err);
+  } finally {
+    hb.stop();
+  }
+}

@@ -1,0 +1,293 @@
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { flattenParams, sweepPointName, type RunRef } from '../experiments/naming';
+import { registerBundle } from '../experiments/registry';
+import { createTracker } from '../experiments/trackerConfig';
+import type { TrackedRun, Tracker } from '../experiments/tracking';
+import type { MethodMetrics } from '../evaluation/userEval';
+import type { ResolvedConfig } from '../pipeline/retrainConfig';
+import type { StageRef } from '../workflows/types';
+import type { EpochStats } from '../models/training';
+import { artifactsRoot } from './stageRunner';
+
+/**
+ * MLflow tracking of a retrain, as activities: the parent run per workflow execution, a child run per
+ * stage, per model and per sweep point (all found again by key on a retry), and the registration of
+ * the recall bundle. Tracking problems are buffered and reported, never fatal (unless
+ * CURIO_TRACKING_STRICT is set); only registration needs the server, and Temporal retries it.
+ */
+
+/** Where a retrain's runs live: its parent run and the experiment that holds the whole tree. */
+export interface TrackingHandle {
+  ref: RunRef;
+  experiment: string;
+}
+
+// One tracker per experiment per worker process: it caches what it knows of its runs.
+const trackers = new Map<string, Tracker>();
+function tracking(experiment: string): Tracker {
+  let t = trackers.get(experiment);
+  if (!t) {
+    t = createTracker({ experimentName: experiment });
+    trackers.set(experiment, t);
+  }
+  return t;
+}
+
+export async function startTracking(input: { experimentName: string; datasetDigest: string; scale: string; config: ResolvedConfig }): Promise<{
+  handle: TrackingHandle;
+  runId?: string;
+  runUrl?: string;
+  experimentId?: string;
+}> {
+  const { workflowExecution } = Context.current().info;
+  const workflowId = workflowExecution?.workflowId ?? 'unknown';
+  const runId = workflowExecution?.runId ?? 'unknown';
+  const t = tracking(input.experimentName);
+  const run = await t.startRetrain({ workflowId, temporalRunId: runId, datasetDigest: input.datasetDigest, scale: input.scale });
+  const { data, ...rest } = input.config;
+  await run.logParams({ ...flattenParams(rest as unknown as Record<string, unknown>), 'data.source': data.dir ?? `generate:${JSON.stringify(data.generate)}`, 'data.quarantine': data.quarantine });
+  const memo = await run.memo();
+  return { handle: { ref: { key: run.key, name: `retrain ${workflowId}`, kind: 'retrain' }, experiment: input.experimentName }, ...(memo.mlflowRunId ? { runId: memo.mlflowRunId, runUrl: memo.mlflowRunUrl, experimentId: memo.mlflowExperimentId } : {}) };
+}
+
+function readReport<T>(ref: StageRef, file = 'report.json'): T | undefined {
+  const p = join(ref.dir, file);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as T) : undefined;
+}
+
+/** Numbers of a (nested) report as metrics, `a.b.c` → `a_b_c`. */
+function numericMetrics(value: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
+  if (typeof value === 'number' && Number.isFinite(value)) out[prefix] = value;
+  else if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) numericMetrics(v, prefix ? `${prefix}_${k}` : k, out);
+  }
+  return out;
+}
+
+/** The ranking metrics of one method, under the naming convention of docs/tracking.md. */
+function rankingMetrics(m: MethodMetrics, prefix = ''): Record<string, number> {
+  return {
+    [`${prefix}recall_at_20`]: m.recall_at_20,
+    [`${prefix}recall_at_50`]: m.recall_at_50,
+    [`${prefix}hitrate_at_20`]: m.hit_rate_at_20,
+    [`${prefix}hitrate_at_50`]: m.hit_rate_at_50,
+    [`${prefix}ndcg_at_20`]: m.ndcg_at_20,
+    [`${prefix}ndcg_at_50`]: m.ndcg_at_50,
+    [`${prefix}coverage_at_50`]: m.category_coverage_at_50,
+    [`${prefix}diversity_at_50`]: m.intra_list_diversity_at_50,
+  };
+}
+
+interface Training {
+  epochs: EpochStats[];
+  seconds: number;
+  rssGrowthMb: number;
+  resumedFromEpoch: number;
+}
+
+async function logTraining(run: TrackedRun, t: Training | undefined): Promise<void> {
+  if (!t) return;
+  await run.logHistory('loss', t.epochs.map((e) => e.loss), 1);
+  await run.logHistory('examples_per_second', t.epochs.map((e) => e.examplesPerSecond), 1);
+  await run.logHistory('rss_mb', t.epochs.map((e) => e.rssMb), 1);
+  await run.logMetrics({ training_seconds: t.seconds, rss_growth_mb: t.rssGrowthMb, resumed_from_epoch: t.resumedFromEpoch });
+}
+
+async function uploadIfPresent(run: TrackedRun, dir: string, names: string[], under = ''): Promise<void> {
+  for (const n of names) {
+    const p = join(dir, n);
+    if (!existsSync(p)) continue;
+    const target = under ? `${under}/${n}` : n;
+    if (n.includes('.')) await run.logArtifact(p, target);
+    else await run.logArtifacts(p, target);
+  }
+}
+
+/** What each stage logs: params, metrics, loss curves and artifacts; model stages open model runs. */
+async function logStageContents(handle: TrackingHandle, stage: TrackedRun, ref: StageRef): Promise<void> {
+  const t = tracking(handle.experiment);
+  const model = (name: string) => t.child(handle.ref, 'model', name);
+  await stage.setTags({ 'curio.stage_key': ref.key, 'curio.stage_dir': ref.dir, 'curio.stage_digest': ref.digest, 'curio.reused': String(ref.reused) });
+  switch (ref.stage) {
+    case 'item_embedding': {
+      const r = readReport<{ itemUnit: Training; item2vec: Training; nextClick: Record<string, Record<string, number>> }>(ref);
+      if (!r) break;
+      for (const [name, key] of [['item_unit', 'itemUnit'], ['item2vec', 'item2vec']] as const) {
+        const m = await model(name);
+        await logTraining(m, r[key]);
+        const nc = r.nextClick[key] ?? {};
+        await m.logMetrics({ next_click_recall_at_50_warm: nc.recallWarm ?? NaN, next_click_recall_at_50_cold: nc.recallCold ?? NaN, next_click_recall_at_50: nc.recallAll ?? NaN });
+        await uploadIfPresent(m, ref.dir, name === 'item_unit' ? ['item_unit', 'item_vectors.parquet'] : ['item2vec', 'item2vec_vectors.parquet']);
+        await m.end('FINISHED');
+      }
+      break;
+    }
+    case 'keyword': {
+      const r = readReport<Record<string, { training: Training } & Record<string, number>>>(ref);
+      if (!r) break;
+      for (const [name, key] of [['keyword_dssm', 'withTransfer'], ['keyword_dssm_no_transfer', 'withoutTransfer']] as const) {
+        const m = await model(name);
+        const x = r[key];
+        await logTraining(m, x?.training);
+        await m.logMetrics({ recall_at_50: x?.recall_at_50 ?? NaN, recall_at_20: x?.recall_at_20 ?? NaN, hitrate_at_50: x?.hit_rate_at_50 ?? NaN });
+        if (name === 'keyword_dssm') await uploadIfPresent(m, ref.dir, ['query_tower', 'item_tower', 'vocabulary.json']);
+        await m.end('FINISHED');
+      }
+      break;
+    }
+    case 'multi_interest':
+    case 'multi_interest_trial': {
+      const r = readReport<{ lambda: number; multiInterest: { training: Training; valid: MethodMetrics; test: MethodMetrics; interestCollapse: number }; youtubeDnn?: { training: Training; valid: MethodMetrics; test: MethodMetrics } }>(ref);
+      if (!r) break;
+      const logUser = async (run: TrackedRun, x: { training: Training; valid: MethodMetrics; test: MethodMetrics; interestCollapse?: number }) => {
+        await logTraining(run, x.training);
+        await run.logMetrics({ ...rankingMetrics(x.test), ...rankingMetrics(x.valid, 'val_'), ...(x.interestCollapse !== undefined ? { interest_collapse: x.interestCollapse } : {}) });
+      };
+      if (ref.stage === 'multi_interest_trial') {
+        await logUser(stage, r.multiInterest);
+        break;
+      }
+      const m = await model('multi_interest');
+      await logUser(m, r.multiInterest);
+      await uploadIfPresent(m, ref.dir, ['multi_interest', 'test_user_interests.parquet']);
+      await m.end('FINISHED');
+      if (r.youtubeDnn) {
+        const y = await model('youtube_dnn');
+        await logUser(y, r.youtubeDnn);
+        await uploadIfPresent(y, ref.dir, ['youtube_dnn']);
+        await y.end('FINISHED');
+      }
+      break;
+    }
+    case 'evaluation': {
+      const r = readReport<{ methods: MethodMetrics[]; interestCollapse: { lambda: number; value: number }[]; goal: { ratio: number } }>(ref, 'evaluation.json');
+      if (!r) break;
+      for (const m of r.methods) await stage.logMetrics(rankingMetrics(m, `${m.method}_`));
+      for (const c of r.interestCollapse) await stage.logMetrics({ [`interest_collapse_lambda_${String(c.lambda).replace('.', '_')}`]: c.value });
+      await stage.logMetrics({ recall_at_50_over_item_cf: r.goal.ratio });
+      await uploadIfPresent(stage, ref.dir, ['evaluation.json', 'evaluation.md']);
+      break;
+    }
+    case 'index':
+      await stage.logMetrics(numericMetrics(readReport(ref)));
+      await uploadIfPresent(stage, ref.dir, ['items.faiss', 'items.idmap.json', 'report.json'], 'index');
+      break;
+    case 'ab_test': {
+      const r = readReport<{ armA?: { ctr: number; categoriesPerFeed: number; coverage: number }; armB?: { ctr: number; categoriesPerFeed: number; coverage: number }; bootstrap?: { lift: number; ci: [number, number] }; zTest?: { liftCi: [number, number]; pValue: number } }>(ref);
+      if (r?.armA && r.armB && r.bootstrap && r.zTest) {
+        await stage.logMetrics({
+          ctr_item_cf: r.armA.ctr,
+          ctr_multi_interest: r.armB.ctr,
+          ctr_lift: r.bootstrap.lift,
+          ctr_lift_ci_low: r.bootstrap.ci[0],
+          ctr_lift_ci_high: r.bootstrap.ci[1],
+          ctr_lift_z_ci_low: r.zTest.liftCi[0],
+          ctr_lift_z_ci_high: r.zTest.liftCi[1],
+          ctr_lift_p_value: r.zTest.pValue,
+          categories_per_feed_item_cf: r.armA.categoriesPerFeed,
+          categories_per_feed_multi_interest: r.armB.categoriesPerFeed,
+          coverage_item_cf: r.armA.coverage,
+          coverage_multi_interest: r.armB.coverage,
+        });
+      }
+      await uploadIfPresent(stage, ref.dir, ['report.json', 'report.md']);
+      break;
+    }
+    default:
+      await stage.logMetrics(numericMetrics(readReport(ref)));
+      await uploadIfPresent(stage, ref.dir, ['report.json']);
+  }
+}
+
+/** Logs one finished stage (or sweep point) under the retrain's run; returns its MLflow run id when known. */
+export async function trackStage(input: { tracking: TrackingHandle; ref: StageRef; params: Record<string, string>; sweepLambda?: number }): Promise<string | undefined> {
+  const t = tracking(input.tracking.experiment);
+  const run =
+    input.sweepLambda !== undefined
+      ? await t.child(input.tracking.ref, 'sweep', sweepPointName('lambda', input.sweepLambda))
+      : await t.child(input.tracking.ref, 'stage', input.ref.stage);
+  await run.logParams(input.params);
+  await run.logMetrics(Object.fromEntries(Object.entries(input.ref.summary).filter((e): e is [string, number] => typeof e[1] === 'number')));
+  await logStageContents(input.tracking, run, input.ref);
+  await run.end('FINISHED');
+  return (await run.lookup())?.runId;
+}
+
+export async function noteStageFailure(input: { tracking: TrackingHandle; stage: string; error: string }): Promise<void> {
+  const run = await tracking(input.tracking.experiment).child(input.tracking.ref, 'stage', input.stage);
+  await run.setTags({ 'curio.error': input.error.slice(0, 7000) });
+  await run.end('FAILED');
+}
+
+export async function finishTracking(input: { tracking: TrackingHandle; status: 'FINISHED' | 'FAILED' | 'KILLED'; metrics?: Record<string, number> }): Promise<void> {
+  const t = tracking(input.tracking.experiment);
+  const run = t.attach(input.tracking.ref);
+  if (input.metrics) await run.logMetrics(input.metrics);
+  await run.end(input.status);
+  await t.flush({ waitMs: 10_000 }).catch(() => undefined);
+}
+
+/**
+ * Registers the recall bundle (user model, item-unit, keyword model, index, config) as a version of
+ * the registered model; `champion` moves only if the version beats the current champion on the
+ * primary metric, otherwise it becomes `challenger`.
+ */
+export async function registerWinner(input: {
+  tracking: TrackingHandle;
+  modelName: string;
+  primaryMetric: string;
+  evaluation: StageRef;
+  itemEmbedding: StageRef;
+  keyword: StageRef;
+  best: StageRef;
+  index: StageRef;
+  ab: StageRef;
+  config: ResolvedConfig;
+}): Promise<{ decision: string; version: string; champion: string; mlflowRunId?: string; mlflowRunUrl?: string }> {
+  const t = tracking(input.tracking.experiment);
+  await t.flush({ waitMs: 30_000 }).catch(() => undefined);
+  const found = await t.lookup(input.tracking.ref);
+  if (!found) throw ApplicationFailure.create({ message: 'the retrain run is not on the MLflow server yet (is MLflow reachable?); registration will be retried', type: 'MlflowUnavailable' });
+  const evaluation = readReport<{ goal: { multiInterest: number; itemCf: number }; methods: MethodMetrics[] }>(input.evaluation, 'evaluation.json');
+  const ab = readReport<{ bootstrap?: { lift: number } }>(input.ab);
+  const mi = evaluation?.methods.find((m) => m.method === 'multi_interest');
+  const metrics: Record<string, number> = {
+    ...(mi ? rankingMetrics(mi) : {}),
+    ...(ab?.bootstrap ? { ctr_lift: ab.bootstrap.lift } : {}),
+  };
+  if (!(input.primaryMetric in metrics)) {
+    throw ApplicationFailure.create({ message: `primary metric ${input.primaryMetric} is not among the evaluated metrics (${Object.keys(metrics).join(', ')})`, type: 'ConfigError', nonRetryable: true });
+  }
+  // The bundle, assembled locally in the layout the registry expects.
+  const bundle = join(artifactsRoot(), 'bundles', input.evaluation.key);
+  rmSync(bundle, { recursive: true, force: true });
+  mkdirSync(bundle, { recursive: true });
+  cpSync(join(input.best.dir, 'multi_interest'), join(bundle, 'user_model'), { recursive: true });
+  cpSync(join(input.itemEmbedding.dir, 'item_unit'), join(bundle, 'item_unit'), { recursive: true });
+  mkdirSync(join(bundle, 'keyword_model'));
+  for (const p of ['query_tower', 'item_tower', 'vocabulary.json']) cpSync(join(input.keyword.dir, p), join(bundle, 'keyword_model', p), { recursive: true });
+  mkdirSync(join(bundle, 'index'));
+  for (const p of ['items.faiss', 'items.idmap.json']) cpSync(join(input.index.dir, p), join(bundle, 'index', p));
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify({ ...input.config, stages: { itemEmbedding: input.itemEmbedding.key, keyword: input.keyword.key, multiInterest: input.best.key, index: input.index.key } }, null, 2));
+  const parent = t.attach(input.tracking.ref);
+  await parent.logMetrics(metrics);
+  const res = await registerBundle({
+    client: t.client,
+    runId: found.runId,
+    localDir: bundle,
+    modelName: input.modelName,
+    primaryMetric: { name: input.primaryMetric, higherIsBetter: true, minDelta: 0 },
+    metrics,
+  });
+  await parent.setTags({ 'curio.model_version': `${input.modelName}/${res.version}`, 'curio.registry_decision': res.decision });
+  return {
+    decision: res.decision,
+    version: res.version,
+    champion: res.decision === 'promoted' ? res.version : (res.previousChampion?.version ?? res.version),
+    mlflowRunId: found.runId,
+    mlflowRunUrl: found.url,
+  };
+}

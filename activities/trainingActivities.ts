@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { itemEmbeddingStage, keywordStage, multiInterestStage } from '../pipeline/modelStages';
+import type { ResolvedConfig } from '../pipeline/retrainConfig';
+import type { StageRef } from '../workflows/types';
+import { runStage } from './stageRunner';
+
+/**
+ * The tfjs-node trainings. They run on the training task queue, in their own worker process, one at
+ * a time. A retried attempt (after a crash of the worker, say) finds the checkpoints the previous
+ * attempt left in the stage's scratch folder and resumes from the last finished epoch.
+ */
+
+function attemptNote(): Record<string, number> {
+  const info = Context.current().info;
+  return { attempt: info.attempt };
+}
+
+export async function trainItemEmbeddings(input: { features: StageRef; tags: StageRef; config: ResolvedConfig }): Promise<StageRef> {
+  const { ref } = await runStage(
+    'item_embedding',
+    { features: input.features.digest, tags: input.tags.digest, itemUnit: input.config.itemUnit, item2vec: input.config.item2vec },
+    (io) =>
+      itemEmbeddingStage(
+        {
+          featuresDb: join(input.features.dir, 'features.duckdb'),
+          tagsDb: join(input.tags.dir, 'tags.duckdb'),
+          itemUnit: input.config.itemUnit,
+          item2vec: input.config.item2vec,
+        },
+        io,
+      ),
+    (r) => ({
+      ...attemptNote(),
+      resumed_from_epoch: r.itemUnit.resumedFromEpoch,
+      epochs_run: r.itemUnit.epochsRun.join(','),
+      next_click_recall_cold: r.nextClick.itemUnit.recallCold,
+      next_click_recall_warm: r.nextClick.itemUnit.recallWarm,
+      item2vec_recall_cold: r.nextClick.item2vec.recallCold,
+    }),
+  );
+  return ref;
+}
+
+export async function trainKeywordModel(input: { features: StageRef; tags: StageRef; itemEmbedding: StageRef; config: ResolvedConfig }): Promise<StageRef> {
+  const { ref } = await runStage(
+    'keyword',
+    { embedding: input.itemEmbedding.digest, features: input.features.digest, tags: input.tags.digest, keyword: input.config.keyword },
+    (io) =>
+      keywordStage(
+        {
+          featuresDb: join(input.features.dir, 'features.duckdb'),
+          tagsDb: join(input.tags.dir, 'tags.duckdb'),
+          itemEmbeddingDir: input.itemEmbedding.dir,
+          itemUnit: input.config.itemUnit,
+          keyword: input.config.keyword,
+        },
+        io,
+      ),
+    (r) => ({ ...attemptNote(), recall_at_50: r.withTransfer.recall_at_50, recall_at_50_no_transfer: r.withoutTransfer.recall_at_50, held_out_searches: r.heldOutSearches }),
+  );
+  return ref;
+}
+
+export async function trainMultiInterest(input: {
+  features: StageRef;
+  itemEmbedding: StageRef;
+  config: ResolvedConfig;
+  lambda: number;
+  singleVectorBaseline: boolean;
+}): Promise<StageRef> {
+  const multiInterest = { ...input.config.multiInterest, lambda: input.lambda };
+  const stage = input.singleVectorBaseline ? 'multi_interest' : 'multi_interest_trial';
+  const { ref } = await runStage(
+    stage,
+    { embedding: input.itemEmbedding.digest, features: input.features.digest, multiInterest, baseline: input.singleVectorBaseline },
+    (io) =>
+      multiInterestStage(
+        {
+          featuresDb: join(input.features.dir, 'features.duckdb'),
+          itemEmbeddingDir: input.itemEmbedding.dir,
+          multiInterest,
+          singleVectorBaseline: input.singleVectorBaseline,
+        },
+        io,
+      ),
+    (r) => ({
+      ...attemptNote(),
+      lambda: r.lambda,
+      valid_recall_at_50: r.multiInterest.valid.recall_at_50,
+      test_recall_at_50: r.multiInterest.test.recall_at_50,
+      interest_collapse: r.multiInterest.interestCollapse,
+      resumed_from_epoch: r.multiInterest.training.resumedFromEpoch,
+    }),
+  );
+  return ref;
+}

@@ -1,0 +1,38 @@
+import type { AbReport, ArmReport } from './abTest';
+
+/** The A/B report as a plain-text table, for the CLI and logs. */
+export function formatAbReport(r: AbReport): string {
+  const pct = (x: number, d = 2) => (Number.isFinite(x) ? `${(100 * x).toFixed(d)}%` : 'n/a');
+  const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : 'n/a');
+  const rows: [string, (a: ArmReport) => string][] = [
+    ['users', (a) => String(a.users)],
+    ['sessions', (a) => String(a.sessions)],
+    ['impressions', (a) => String(a.impressions)],
+    ['clicks', (a) => String(a.clicks)],
+    ['CTR', (a) => pct(a.ctr)],
+    ['categories per feed', (a) => a.categoriesPerFeed.toFixed(2)],
+    ['category entropy (bits)', (a) => a.categoryEntropyBits.toFixed(2)],
+    ['distinct items shown', (a) => String(a.distinctItemsShown)],
+    ['catalogue coverage', (a) => pct(a.coverage, 1)],
+    ['pages needing fallback', (a) => `${a.fallbackPages} (${pct(a.fallbackPageShare, 1)}), ${a.fallbackSlots} slots`],
+    ['routes', (a) => Object.entries(a.routeShare).map(([k, v]) => `${k} ${pct(v, 0)}`).join(', ')],
+  ];
+  if (r.armA.replay && r.armB.replay) {
+    rows.push(['replay: logged clicks in feed', (a) => `${a.replay?.hits}/${a.replay?.targets} (${pct(a.replay?.recall ?? NaN)})`]);
+    rows.push(['replay: sessions with a hit', (a) => pct(a.replay?.hitRate ?? NaN, 1)]);
+  }
+  const w0 = Math.max(...rows.map(([k]) => k.length));
+  const cells = rows.map(([k, f]) => [k, f(r.armA), f(r.armB)] as const);
+  const w1 = Math.max(`A: ${r.armA.label}`.length, ...cells.map((c) => c[1].length));
+  const lines = [
+    `A/B test, seed ${r.seed}, held-out period ${r.testPeriod.start} .. ${r.testPeriod.end}, ${r.sessions} sessions (${r.skippedSessions} skipped), ${r.liveItemsSeen} items live at some request`,
+    `${''.padEnd(w0)}  ${`A: ${r.armA.label}`.padEnd(w1)}  B: ${r.armB.label}`,
+    ...cells.map(([k, a, b]) => `${k.padEnd(w0)}  ${a.padEnd(w1)}  ${b}`),
+    '',
+    `CTR lift B vs A: ${signed(r.zTest.lift)}`,
+    `  z-test (impressions independent): 95% CI ${signed(r.zTest.liftCi[0])} .. ${signed(r.zTest.liftCi[1])}, z = ${r.zTest.z.toFixed(2)}, p = ${r.zTest.pValue.toPrecision(3)}`,
+    `  bootstrap over users (${r.bootstrap.samples} resamples): 95% CI ${signed(r.bootstrap.ci[0])} .. ${signed(r.bootstrap.ci[1])}`,
+    `(${r.seconds.toFixed(1)} s)`,
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,406 @@
+import { resolve } from 'node:path';
+import { affinity, clickProbability } from '../data/generator/clickModel';
+import { Rng, WeightedSampler } from '../data/generator/rng';
+import { attachDatabase, openDatabase } from '../platform/duckdb';
+import { ConstrainedIndex, type ConstrainedIndexOptions } from '../retrieval/constrainedIndex';
+import { ItemCf } from '../retrieval/itemCf';
+import { LiveItems } from '../retrieval/liveItems';
+import { fillFeed, PopularItems } from '../retrieval/popularFallback';
+import { DEFAULT_RECALL, recallForUser, type MultiInterestRecallConfig } from '../retrieval/recall';
+import type { Feed, InterestModelProvider, ItemVectors } from '../retrieval/types';
+import { countBefore, loadAbData, type HeldOutSession, type UserLog } from './abData';
+import { bootstrapLift, twoProportionZTest, type ArmCounts, type BootstrapResult, type TwoProportionTest } from './abStats';
+import { latentOf, loadTruth, type Truth, type TruthUser } from './truth';
+
+/**
+ * The A/B CTR simulation: arm A (item-CF) against arm B (multi-interest + constrained retrieval) on
+ * the held-out period of a synthetic marketplace.
+ *
+ * Sessions: every session the logs hold in the test period (features' periods: from valid_end) is
+ *   a moment the user opens the app; users are split into arms by a seeded draw per user.
+ * Feeds: each session gets `pagesPerSession` pages of `pageSize` items, the first at the session's
+ *   start and each next one `pageGapMs` later. Both arms see the same inputs a production request
+ *   would: the user's logged clicks before the session, the clicks simulated earlier in this session
+ *   (short-term), and exclude what the user has seen (logged before, or shown earlier in the
+ *   session) and auctions not live at the request time. Item-CF and the popularity fallback are
+ *   recomputed every `refreshHours` from the logged clicks before the refresh moment.
+ * Clicks: the generator's ground-truth click model (data/generator/clickModel.ts): the session's
+ *   active interests are drawn from the user's truth interests as the generator draws them (one to
+ *   three, by weight), and each shown item at page position p is clicked with probability
+ *   positionBias(p) × sigmoid(β0 + β1·affinity) × quality term.
+ * Simplifications: simulated clicks are not fed back into item-CF or popularity, and the logged
+ *   history was produced by the logging policy, not by either arm.
+ */
+
+export interface AbConfig {
+  seed: number;
+  /** Share of users in arm B. */
+  shareB: number;
+  /** Which users (features' user_split) take part. */
+  userSplits: string[];
+  pageSize: number;
+  pagesPerSession: number;
+  pageGapMs: number;
+  /** Logged clicks the interest model sees as long-term history. */
+  maxLongTerm: number;
+  /** Recent clicks item-CF recalls from. */
+  cfRecentClicks: number;
+  cfTopK: number;
+  cfLookbackDays: number;
+  /** How often item-CF and popularity are recomputed (production: daily). */
+  refreshHours: number;
+  popularityWindowHours: number;
+  bootstrapSamples: number;
+  /** Also compute the offline replay estimate (feeds of both arms for every session). */
+  replay: boolean;
+  recall: Omit<MultiInterestRecallConfig, 'size'>;
+  index: ConstrainedIndexOptions;
+}
+
+export const DEFAULT_AB: AbConfig = {
+  seed: 1,
+  shareB: 0.5,
+  userSplits: ['train', 'valid', 'test'],
+  pageSize: 10,
+  pagesPerSession: 2,
+  pageGapMs: 90_000,
+  maxLongTerm: 50,
+  cfRecentClicks: 20,
+  cfTopK: 100,
+  cfLookbackDays: 30,
+  refreshHours: 24,
+  popularityWindowHours: 48,
+  bootstrapSamples: 2000,
+  replay: true,
+  recall: { perRoute: DEFAULT_RECALL.perRoute, categoriesPerInterest: 2, categoryProbe: 50, maxCategoryShare: 0.5 },
+  index: { factory: 'Flat' },
+};
+
+/** Arm B's models: trained ones, or (for checks only) an oracle built from the truth. */
+export interface ArmBModels {
+  label: string;
+  itemVectors: ItemVectors;
+  modelFor: InterestModelProvider;
+}
+
+export interface AbInputs {
+  featuresDb: string;
+  tagsDb: string;
+  /** The generated dataset folder (its truth/ decides clicks). */
+  datasetDir: string;
+  armB: ArmBModels | ((truth: Truth) => ArmBModels);
+}
+
+export interface ReplayEstimate {
+  /** Held-out sessions with at least one logged click (the replay targets). */
+  sessions: number;
+  targets: number;
+  /** Logged clicks of the session that the arm's feed (all pages' worth, at session start) contains. */
+  hits: number;
+  recall: number;
+  /** Sessions with at least one hit / sessions. */
+  hitRate: number;
+}
+
+export interface ArmReport {
+  label: string;
+  users: number;
+  sessions: number;
+  impressions: number;
+  clicks: number;
+  ctr: number;
+  /** Pages whose recaller found fewer than pageSize items, so popular items filled the rest. */
+  fallbackPages: number;
+  fallbackPageShare: number;
+  fallbackSlots: number;
+  /** Distinct categories per session feed (all its pages), averaged over sessions. */
+  categoriesPerFeed: number;
+  /** Shannon entropy (bits) of a session feed's category mix, averaged. */
+  categoryEntropyBits: number;
+  distinctItemsShown: number;
+  /** Distinct items shown / distinct items live at some request moment of the test. */
+  coverage: number;
+  /** Share of impressions that came from each route. */
+  routeShare: Record<string, number>;
+  replay?: ReplayEstimate;
+}
+
+export interface AbReport {
+  seed: number;
+  testPeriod: { start: string; end: string };
+  sessions: number;
+  skippedSessions: number;
+  liveItemsSeen: number;
+  armA: ArmReport;
+  armB: ArmReport;
+  zTest: TwoProportionTest;
+  bootstrap: BootstrapResult;
+  seconds: number;
+}
+
+interface ArmState {
+  users: Map<number, ArmCounts>;
+  sessions: number;
+  fallbackPages: number;
+  fallbackSlots: number;
+  pages: number;
+  categoriesSum: number;
+  entropySum: number;
+  shown: Set<number>;
+  routes: Map<string, number>;
+  replay: { sessions: number; targets: number; hits: number; hitSessions: number };
+}
+
+const newArm = (): ArmState => ({
+  users: new Map(),
+  sessions: 0,
+  fallbackPages: 0,
+  fallbackSlots: 0,
+  pages: 0,
+  categoriesSum: 0,
+  entropySum: 0,
+  shown: new Set(),
+  routes: new Map(),
+  replay: { sessions: 0, targets: 0, hits: 0, hitSessions: 0 },
+});
+
+export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB, progress: (m: string) => void = () => {}): Promise<AbReport> {
+  const t0 = Date.now();
+  validateAbConfig(config);
+  const db = await openDatabase(':memory:');
+  try {
+    const conn = db.connection;
+    await attachDatabase(conn, resolve(inputs.featuresDb), 'feat');
+    await attachDatabase(conn, resolve(inputs.tagsDb), 'tags');
+    const data = await loadAbData(conn, config.userSplits);
+    const truth = await loadTruth(conn, inputs.datasetDir, data.catalogue.itemIds.length);
+    const armB = typeof inputs.armB === 'function' ? inputs.armB(truth) : inputs.armB;
+    progress(`${data.sessions.length} held-out sessions, ${data.catalogue.itemIds.length} items; building the constrained index for ${armB.label}`);
+    const index = ConstrainedIndex.build(
+      { dim: armB.itemVectors.dim, vectors: armB.itemVectors.vectors, itemIds: data.catalogue.itemIds, itemCategories: data.catalogue.categories },
+      config.index,
+    );
+    const live = new LiveItems(data.catalogue);
+    const refreshMs = config.refreshHours * 3_600_000;
+    let refreshKey = Number.NaN;
+    let cf: ItemCf | undefined;
+    let popular: PopularItems | undefined;
+    const refresh = async (t: number) => {
+      const key = Math.floor(t / refreshMs);
+      if (key === refreshKey && cf && popular) return { cf, popular };
+      refreshKey = key;
+      const until = key * refreshMs;
+      cf = await ItemCf.compute(conn, { since: until - config.cfLookbackDays * 86_400_000, until, topK: config.cfTopK });
+      popular = await PopularItems.compute(conn, data.catalogue.itemIds.length, data.catalogue.listedAt, until - config.popularityWindowHours * 3_600_000, until);
+      progress(`item-CF and popularity recomputed up to ${new Date(until).toISOString()}: ${cf.itemCount} items with neighbours`);
+      return { cf, popular };
+    };
+
+    const arms = { A: newArm(), B: newArm() };
+    const liveEver = new Uint8Array(data.catalogue.itemIds.length);
+    let skipped = 0;
+    for (let ordinal = 0; ordinal < data.sessions.length; ordinal++) {
+      const session = data.sessions[ordinal] as HeldOutSession;
+      const user = truth.users[session.userIdx];
+      if (!user || user.interests.length === 0) {
+        skipped++;
+        continue;
+      }
+      const { cf: cfNow, popular: popularNow } = await refresh(session.startedAt);
+      const log = data.logs.get(session.userIdx) ?? emptyLog();
+      const armName = inArmB(config.seed, session.userIdx, config.shareB) ? 'B' : 'A';
+      const arm = arms[armName];
+      const model = armName === 'B' ? armB.modelFor(session.userIdx) : undefined;
+      const history = historyBefore(log, session.startedAt, Math.max(config.maxLongTerm, config.cfRecentClicks));
+      const seen = seenBefore(log, session.startedAt);
+      const rng = new Rng(config.seed, 5_000_011 + ordinal);
+      const activeVectors = drawActiveInterests(user, rng).map((t) => truth.topicVectors[t] as Float32Array);
+
+      const feedFor = (which: 'A' | 'B', t: number, liveNow: Int32Array, sessionClicks: number[], size: number): Feed => {
+        const excluded = (i: number) => seen.has(i);
+        if (which === 'A') {
+          const recent = [...history.slice(-config.cfRecentClicks), ...sessionClicks];
+          const cand = cfNow.recall(recent, { size, eligible: (i) => live.isLive(i, t) && !seen.has(i) });
+          return fillFeed(cand, size, popularNow, liveNow, excluded);
+        }
+        const m = model ?? armB.modelFor(session.userIdx);
+        const cand = recallForUser(
+          m,
+          index,
+          { longTerm: Int32Array.from(history.slice(-config.maxLongTerm)), shortTerm: Int32Array.from(sessionClicks), live: liveNow, seen },
+          { ...config.recall, size },
+        );
+        return fillFeed(cand, size, popularNow, liveNow, excluded);
+      };
+
+      if (config.replay) {
+        const liveNow = live.at(session.startedAt);
+        const targets = targetsOf(log, session.sessionKey);
+        if (targets.length > 0) {
+          for (const which of ['A', 'B'] as const) {
+            const feed = new Set(feedFor(which, session.startedAt, liveNow, [], config.pageSize * config.pagesPerSession).items.map((c) => c.itemIdx));
+            const hits = targets.filter((i) => feed.has(i)).length;
+            const r = arms[which].replay;
+            r.sessions++;
+            r.targets += targets.length;
+            r.hits += hits;
+            if (hits > 0) r.hitSessions++;
+          }
+        }
+      }
+
+      const sessionClicks: number[] = [];
+      const sessionCategories: string[] = [];
+      const counts = arm.users.get(session.userIdx) ?? { clicks: 0, impressions: 0 };
+      for (let page = 0; page < config.pagesPerSession; page++) {
+        const t = session.startedAt + page * config.pageGapMs;
+        const liveNow = live.at(t);
+        for (const i of liveNow) liveEver[i] = 1;
+        const feed = feedFor(armName, t, liveNow, sessionClicks, config.pageSize);
+        arm.pages++;
+        if (feed.fallbackFilled > 0) {
+          arm.fallbackPages++;
+          arm.fallbackSlots += feed.fallbackFilled;
+        }
+        feed.items.forEach((c, position) => {
+          // The recallers promise this; a violation would inflate CTR with items no one could show.
+          if (seen.has(c.itemIdx) || !live.isLive(c.itemIdx, t)) throw new Error(`arm ${armName} showed item ${c.itemIdx}, seen or not live at ${t}`);
+          seen.add(c.itemIdx);
+          arm.shown.add(c.itemIdx);
+          arm.routes.set(c.route, (arm.routes.get(c.route) ?? 0) + 1);
+          sessionCategories.push(data.catalogue.categories[c.itemIdx] as string);
+          counts.impressions++;
+          const p = clickProbability(affinity(activeVectors, latentOf(truth, c.itemIdx)), truth.itemQuality[c.itemIdx] as number, user.expertise, position);
+          if (rng.bool(p)) {
+            counts.clicks++;
+            sessionClicks.push(c.itemIdx);
+          }
+        });
+      }
+      arm.users.set(session.userIdx, counts);
+      arm.sessions++;
+      const mix = categoryMix(sessionCategories);
+      arm.categoriesSum += mix.distinct;
+      arm.entropySum += mix.entropyBits;
+      if ((ordinal + 1) % 1000 === 0) progress(`simulated ${ordinal + 1}/${data.sessions.length} sessions`);
+    }
+
+    let liveItemsSeen = 0;
+    for (const x of liveEver) liveItemsSeen += x;
+    const usersA = [...arms.A.users.values()];
+    const usersB = [...arms.B.users.values()];
+    if (usersA.length === 0 || usersB.length === 0) throw new Error(`one arm got no users (A: ${usersA.length}, B: ${usersB.length}); too few held-out sessions`);
+    const total = (us: ArmCounts[]) => us.reduce((s, u) => ({ clicks: s.clicks + u.clicks, impressions: s.impressions + u.impressions }), { clicks: 0, impressions: 0 });
+    return {
+      seed: config.seed,
+      testPeriod: { start: new Date(data.testStart).toISOString(), end: new Date(data.dataEnd).toISOString() },
+      sessions: data.sessions.length,
+      skippedSessions: skipped,
+      liveItemsSeen,
+      armA: armReport('item-CF', arms.A, liveItemsSeen, config.replay),
+      armB: armReport(armB.label, arms.B, liveItemsSeen, config.replay),
+      zTest: twoProportionZTest(total(usersA), total(usersB)),
+      bootstrap: bootstrapLift(usersA, usersB, { samples: config.bootstrapSamples, seed: config.seed }),
+      seconds: (Date.now() - t0) / 1000,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** The seeded coin that puts a user in arm B: one draw per user, independent of everything else. */
+export function inArmB(seed: number, userIdx: number, shareB: number): boolean {
+  return new Rng(seed, 3_000_017 + userIdx).next() < shareB;
+}
+
+/** One to three of the user's interests, by weight, as the generator draws a session's (behaviour.ts). */
+export function drawActiveInterests(user: TruthUser, rng: Rng): number[] {
+  const nActive = Math.min(user.interests.length, rng.bool(0.45) ? 1 : rng.bool(0.73) ? 2 : 3);
+  const sampler = new WeightedSampler(user.interests, user.weights);
+  const active: number[] = [];
+  for (let tries = 0; active.length < nActive && tries < 30; tries++) {
+    const t = sampler.draw(rng);
+    if (!active.includes(t)) active.push(t);
+  }
+  return active;
+}
+
+function historyBefore(log: UserLog, t: number, keep: number): number[] {
+  const n = countBefore(log.clickTimes, t);
+  return Array.from(log.clickItems.subarray(Math.max(0, n - keep), n));
+}
+
+function seenBefore(log: UserLog, t: number): Set<number> {
+  return new Set(log.seenItems.subarray(0, countBefore(log.seenTimes, t)));
+}
+
+function targetsOf(log: UserLog, sessionKey: string): number[] {
+  const out: number[] = [];
+  log.clickSessions.forEach((s, k) => {
+    if (s === sessionKey) out.push(log.clickItems[k] as number);
+  });
+  return [...new Set(out)];
+}
+
+function emptyLog(): UserLog {
+  return { clickItems: new Int32Array(), clickTimes: new Float64Array(), clickSessions: [], seenItems: new Int32Array(), seenTimes: new Float64Array() };
+}
+
+export function categoryMix(categories: readonly string[]): { distinct: number; entropyBits: number } {
+  const counts = new Map<string, number>();
+  for (const c of categories) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let entropy = 0;
+  for (const n of counts.values()) {
+    const p = n / categories.length;
+    entropy -= p * Math.log2(p);
+  }
+  return { distinct: counts.size, entropyBits: entropy };
+}
+
+function armReport(label: string, s: ArmState, liveItemsSeen: number, replay: boolean): ArmReport {
+  let clicks = 0;
+  let impressions = 0;
+  for (const u of s.users.values()) {
+    clicks += u.clicks;
+    impressions += u.impressions;
+  }
+  const report: ArmReport = {
+    label,
+    users: s.users.size,
+    sessions: s.sessions,
+    impressions,
+    clicks,
+    ctr: impressions > 0 ? clicks / impressions : NaN,
+    fallbackPages: s.fallbackPages,
+    fallbackPageShare: s.pages > 0 ? s.fallbackPages / s.pages : 0,
+    fallbackSlots: s.fallbackSlots,
+    categoriesPerFeed: s.sessions > 0 ? s.categoriesSum / s.sessions : 0,
+    categoryEntropyBits: s.sessions > 0 ? s.entropySum / s.sessions : 0,
+    distinctItemsShown: s.shown.size,
+    coverage: liveItemsSeen > 0 ? s.shown.size / liveItemsSeen : 0,
+    routeShare: Object.fromEntries([...s.routes].sort().map(([r, n]) => [r, impressions > 0 ? n / impressions : 0])),
+  };
+  if (replay) {
+    const r = s.replay;
+    report.replay = {
+      sessions: r.sessions,
+      targets: r.targets,
+      hits: r.hits,
+      recall: r.targets > 0 ? r.hits / r.targets : 0,
+      hitRate: r.sessions > 0 ? r.hitSessions / r.sessions : 0,
+    };
+  }
+  return report;
+}
+
+function validateAbConfig(c: AbConfig): void {
+  if (!(c.shareB > 0 && c.shareB < 1)) throw new Error(`shareB must be in (0, 1), got ${c.shareB}`);
+  for (const k of ['pageSize', 'pagesPerSession', 'maxLongTerm', 'cfRecentClicks', 'cfTopK', 'bootstrapSamples'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`A/B config ${k} must be a positive integer, got ${c[k]}`);
+  }
+  for (const k of ['pageGapMs', 'cfLookbackDays', 'refreshHours', 'popularityWindowHours'] as const) {
+    if (!(c[k] > 0)) throw new Error(`A/B config ${k} must be positive, got ${c[k]}`);
+  }
+  if (c.userSplits.length === 0) throw new Error('A/B config userSplits is empty');
+}
+

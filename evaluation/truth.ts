@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Expertise } from '../data/generator/clickModel';
+import { runSqlFile } from '../platform/duckdb';
+
+/**
+ * The synthetic marketplace's hidden world (truth/ of a generated dataset), aligned to the feature
+ * DB's item_idx and user_idx. Only the simulator may look at it: it decides clicks, and it powers the
+ * oracle model that checks the simulator. No model under test ever sees it.
+ */
+export interface Truth {
+  latentDim: number;
+  /** item_idx → latent vector (row-major, itemCount × latentDim). */
+  itemLatent: Float32Array;
+  itemQuality: Float64Array;
+  itemTopic: Int32Array;
+  /** topic_id → unit topic vector. */
+  topicVectors: Float32Array[];
+  /** user_idx → the user's interests; undefined for users the truth does not know. */
+  users: (TruthUser | undefined)[];
+}
+
+export interface TruthUser {
+  expertise: Expertise;
+  /** Topic ids. */
+  interests: number[];
+  weights: number[];
+}
+
+const EXPERTISE = new Set<string>(['beginner', 'intermediate', 'expert']);
+
+/** Reads truth/*.parquet under `datasetDir`; the feature DB must be attached as `feat`. */
+export async function loadTruth(conn: DuckDBConnection, datasetDir: string, itemCount: number): Promise<Truth> {
+  const path = (name: string) => {
+    const p = join(datasetDir, 'truth', `${name}.parquet`);
+    if (!existsSync(p)) throw new Error(`${p} does not exist: the A/B simulator needs a generated dataset's truth/ folder`);
+    return p;
+  };
+  const topics = await runSqlFile(conn, 'retrieval/truth_topics', { path: path('topics') });
+  const topicVectors = topics.map((r, i) => {
+    if (Number(r.topic_id) !== i) throw new Error(`truth topics are not numbered 0..${topics.length - 1}`);
+    return Float32Array.from(r.vector as number[]);
+  });
+  const latentDim = topicVectors[0]?.length ?? 0;
+  if (latentDim === 0) throw new Error('truth holds no topics');
+
+  const itemLatent = new Float32Array(itemCount * latentDim);
+  const itemQuality = new Float64Array(itemCount);
+  const itemTopic = new Int32Array(itemCount).fill(-1);
+  for (const r of await runSqlFile(conn, 'retrieval/truth_items', { path: path('items') })) {
+    const i = Number(r.item_idx);
+    itemLatent.set(r.latent as number[], i * latentDim);
+    itemQuality[i] = Number(r.quality);
+    itemTopic[i] = Number(r.topic_id);
+  }
+  const missing = itemTopic.indexOf(-1);
+  if (missing >= 0) throw new Error(`truth has no entry for item_idx ${missing}: the truth folder is not this dataset's`);
+
+  const users: (TruthUser | undefined)[] = [];
+  for (const r of await runSqlFile(conn, 'retrieval/truth_users', { path: path('users') })) {
+    const expertise = String(r.expertise);
+    if (!EXPERTISE.has(expertise)) throw new Error(`truth user ${String(r.user_idx)} has unknown expertise '${expertise}'`);
+    users[Number(r.user_idx)] = {
+      expertise: expertise as Expertise,
+      interests: (r.interests as number[]).map(Number),
+      weights: (r.interest_weights as number[]).map(Number),
+    };
+  }
+  return { latentDim, itemLatent, itemQuality, itemTopic, topicVectors, users };
+}
+
+export function latentOf(truth: Truth, itemIdx: number): Float32Array {
+  return truth.itemLatent.subarray(itemIdx * truth.latentDim, (itemIdx + 1) * truth.latentDim);
+}

@@ -1,0 +1,34 @@
+import type { InterestModel } from '../retrieval/types';
+import { computeInterests, vectorTable } from './multiInterest';
+import type { Sequences } from './sequences';
+import { loadModel } from './vectorFiles';
+
+/**
+ * The trained multi-interest model behind the retrieval's InterestModel interface: item indices in,
+ * K interest vectors out. The item vector table is built once and reused for every request.
+ */
+export async function trainedInterestModel(modelDir: string, itemVectors: Float32Array, dim: number): Promise<InterestModel & { dispose(): void }> {
+  const model = await loadModel(modelDir);
+  const [, maxLong] = (model.inputs[0]?.shape ?? []) as number[];
+  const [, maxShort] = (model.inputs[2]?.shape ?? []) as number[];
+  if (!maxLong || !maxShort) throw new Error(`${modelDir} is not a multi-interest model (unexpected inputs)`);
+  const table = vectorTable(itemVectors, dim);
+  const pack = (xs: Int32Array, width: number) => {
+    const out = new Int32Array(width).fill(-1);
+    const tail = xs.subarray(Math.max(0, xs.length - width));
+    out.set(tail, width - tail.length);
+    return out;
+  };
+  return {
+    dim,
+    interests(longTerm: Int32Array, shortTerm: Int32Array): Float32Array[] {
+      const seqs: Sequences = { count: 1, maxLong, maxShort, long: pack(longTerm, maxLong), short: pack(shortTerm, maxShort) };
+      const { k, vectors } = computeInterests(model, itemVectors, dim, seqs, 1, table);
+      return Array.from({ length: k }, (_, j) => vectors.slice(j * dim, (j + 1) * dim));
+    },
+    dispose() {
+      table.dispose();
+      model.dispose();
+    },
+  };
+}

@@ -1,0 +1,227 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ConstrainedIndex,
+  ConstrainedIndexError,
+  deriveOffset,
+  INDEX_FILE,
+  MAP_FILE,
+  normaliseRows,
+  type ConstrainedHits,
+} from '../retrieval/constrainedIndex';
+import { categorisedItems, exactTopK, randomQueries } from './helpers/retrievalFixtures';
+
+// Real Faiss throughout. Exactness is checked against a float64 brute force; two items whose inner
+// products differ by less than float32 can resolve near the offset (~5e-7) may legitimately swap,
+// so rankings are compared by score with that tolerance, and labels must match everywhere else.
+const TIE = 2e-6;
+
+const items = categorisedItems(3000, 16, 11);
+// A category with only three items, for "k larger than the category".
+items.itemCategories[5] = items.itemCategories[17] = items.itemCategories[2900] = 'rare';
+const unit = normaliseRows(items.vectors, items.dim);
+const categories = [...new Set(items.itemCategories)].sort();
+const queries = randomQueries(25, items.dim, 12);
+
+/** Exact float64 inner product of item i with the normalised query. */
+function exactScore(i: number, query: Float32Array): number {
+  return exactTopK(unit, items.dim, query, 1, (j) => j === i).score[0] as number;
+}
+
+/** Got equals exact top-k: same length, same scores rank by rank, labels equal except within ties. */
+function expectExact(got: ConstrainedHits, exact: { idx: number[]; score: number[] }, query: Float32Array): void {
+  expect(got.itemIdx.length).toBe(exact.idx.length);
+  exact.idx.forEach((id, r) => {
+    expect(Math.abs((got.scores[r] as number) - (exact.score[r] as number))).toBeLessThan(TIE);
+    // Only a near-tie may swap: what we got at rank r must score (exactly) what rank r scores.
+    if (got.itemIdx[r] !== id) expect(Math.abs(exactScore(got.itemIdx[r] as number, query) - (exact.score[r] as number))).toBeLessThan(TIE);
+  });
+}
+
+describe('constrained index: the offset trick', () => {
+  const flat = ConstrainedIndex.build({ ...items, categories });
+
+  it('derives M = 4 for unit vectors: twice the separation bound of 2, a power of two', () => {
+    expect(flat.offset).toBe(4);
+    expect(deriveOffset(1, 64, 12)).toBe(4);
+    // Item norms up to 3 against unit queries: inner products up to 3, the bound 6, M the next power of two above 1.5 × 6.
+    expect(deriveOffset(3, 64, 12)).toBe(16);
+  });
+
+  it.each([
+    ['one query at a time (Faiss\'s sequential path)', 1],
+    ['all queries in one batch (Faiss\'s BLAS path, >= 20 queries)', queries.length],
+  ])('flat: returns exactly the brute-force top-K within every category, and overall with a zero category part: %s', (_, perCall) => {
+    const k = 20;
+    const wanted = [...categories, null];
+    let compared = 0;
+    for (let from = 0; from < queries.length; from += perCall) {
+      const qs = queries.slice(from, from + perCall);
+      const batch = flat.searchBatch(
+        qs.flatMap((q) => wanted.map(() => q)),
+        k,
+        qs.flatMap(() => wanted),
+      );
+      qs.forEach((q, qi) => {
+        wanted.forEach((c, ci) => {
+          const got = batch[qi * wanted.length + ci] as ConstrainedHits;
+          expectExact(got, exactTopK(unit, items.dim, q, k, (i) => c === null || items.itemCategories[i] === c), q);
+          if (c !== null) for (const id of got.itemIdx) expect(items.itemCategories[id]).toBe(c);
+          compared++;
+        });
+      });
+    }
+    expect(compared).toBe(queries.length * wanted.length);
+  });
+
+  it('ranks the worst same-category item above the best item of any other category', () => {
+    // Antipodal vectors: the only 'a' item has inner product -1 with the query, the 'b' item +1.
+    const idx = ConstrainedIndex.build({
+      dim: 3,
+      vectors: new Float32Array([-1, 0, 0, 1, 0, 0, 0, 1, 0]),
+      itemIds: ['worst-a', 'best-b', 'mid-b'],
+      itemCategories: ['a', 'b', 'b'],
+    });
+    const hits = idx.search(new Float32Array([1, 0, 0]), 3, 'a');
+    expect(Array.from(hits.itemIdx)).toEqual([0]);
+    expect(hits.scores[0]).toBeCloseTo(-1, 5);
+    expect(Array.from(idx.search(new Float32Array([1, 0, 0]), 3, null).itemIdx)).toEqual([1, 2, 0]);
+  });
+
+  it('returns fewer than K when the category is smaller, reports the shortfall and never pads with other categories', () => {
+    const hits = flat.search(queries[0] as Float32Array, 10, 'rare');
+    expect(Array.from(hits.itemIdx).sort((a, b) => a - b)).toEqual([5, 17, 2900]);
+    expect(hits.requested).toBe(10);
+    expect(hits.shortfall).toBe(7);
+    expect(flat.categorySize('rare')).toBe(3);
+  });
+
+  it('searches only among a subset (the live auctions) with an IDSelector, exactly', () => {
+    const among = Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 7 === 3);
+    const allowed = new Set(among);
+    for (const q of queries.slice(0, 5)) {
+      const c = 'jade';
+      const got = flat.search(q, 15, c, { among: Float64Array.from(among) });
+      expectExact(got, exactTopK(unit, items.dim, q, 15, (i) => allowed.has(i) && items.itemCategories[i] === c), q);
+    }
+  });
+
+  it('IVF and HNSW answer the same queries approximately; recall against exact is reported', () => {
+    const k = 20;
+    const recallOf = (index: ConstrainedIndex) => {
+      let hit = 0;
+      let total = 0;
+      for (const q of queries) {
+        const batch = index.searchBatch(categories.map(() => q), k, categories);
+        categories.forEach((c, ci) => {
+          const exact = new Set(exactTopK(unit, items.dim, q, k, (i) => items.itemCategories[i] === c).idx);
+          hit += Array.from((batch[ci] as ConstrainedHits).itemIdx).filter((i) => exact.has(i)).length;
+          total += exact.size;
+        });
+      }
+      return hit / total;
+    };
+    const ivf = ConstrainedIndex.build({ ...items, categories }, { factory: 'IVF32,Flat', searchParameters: { nprobe: 4 } });
+    const hnsw = ConstrainedIndex.build({ ...items, categories }, { factory: 'HNSW32', searchParameters: { efSearch: 64 } });
+    const r = { ivf: recallOf(ivf), hnsw: recallOf(hnsw) };
+    console.log(`constrained top-20 recall against exact (3000 items, 13 categories): IVF32,Flat nprobe=4 ${r.ivf.toFixed(3)}, HNSW32 efSearch=64 ${r.hnsw.toFixed(3)}`);
+    // The category dimensions dominate the geometry, so IVF cells follow categories and the probe stays in them.
+    expect(r.ivf).toBeGreaterThan(0.9);
+    expect(r.hnsw).toBeGreaterThan(0.9);
+  });
+});
+
+describe('constrained index: artifacts', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'curio-cidx-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes Faiss\'s own file plus a JSON id map, and reads them back with the same answers', () => {
+    const index = ConstrainedIndex.build({ ...items, categories });
+    const { indexFile, mapFile } = index.write(join(dir, 'flat'));
+    expect(indexFile.endsWith(INDEX_FILE)).toBe(true);
+    expect(mapFile.endsWith(MAP_FILE)).toBe(true);
+    const back = ConstrainedIndex.read(join(dir, 'flat'));
+    expect(back.offset).toBe(index.offset);
+    expect(back.categories).toEqual(categories);
+    expect(back.itemIds[42]).toBe('it42');
+    const q = queries.slice(0, 4);
+    const cats = ['jade', null, 'rare', 'tea'];
+    expect(back.searchBatch(q, 10, cats)).toEqual(index.searchBatch(q, 10, cats));
+  });
+
+  it("Python's faiss reads the index and, with queries formed from the id map, gets the same results", () => {
+    const index = ConstrainedIndex.build({ ...items, categories });
+    index.write(join(dir, 'py'));
+    const q = queries.slice(0, 6);
+    const cats = ['jade', 'coin', null, 'rare', 'seal', 'beads'];
+    const expected = index.searchBatch(q, 10, cats).map((h) => Array.from(h.itemIdx, (i) => index.itemIds[i]));
+    writeFileSync(join(dir, 'py', 'queries.json'), JSON.stringify({ queries: q.map((v) => Array.from(v)), categories: cats }));
+    const script = [
+      'import json, sys, faiss, numpy as np',
+      'd = sys.argv[1]',
+      'index = faiss.read_index(d + "/items.faiss")',
+      'm = json.load(open(d + "/items.idmap.json"))',
+      'req = json.load(open(d + "/queries.json"))',
+      'out = []',
+      'for v, c in zip(req["queries"], req["categories"]):',
+      '    q = np.zeros((1, m["dim"] + len(m["categories"])), dtype="float32")',
+      '    v = np.array(v, dtype="float64"); q[0, :m["dim"]] = v / np.linalg.norm(v)',
+      '    if c is not None: q[0, m["dim"] + m["categories"].index(c)] = 1.0',
+      '    D, I = index.search(q, 10)',
+      '    keep = [int(i) for i in I[0] if i >= 0 and (c is None or m["categories"][m["itemCategory"][i]] == c)]',
+      '    out.append([m["itemIds"][i] for i in keep])',
+      'print(json.dumps({"ntotal": index.ntotal, "d": index.d, "results": out}))',
+    ].join('\n');
+    const py = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, join(dir, 'py')], { encoding: 'utf8' })) as {
+      ntotal: number;
+      d: number;
+      results: string[][];
+    };
+    expect(py.ntotal).toBe(3000);
+    expect(py.d).toBe(16 + categories.length);
+    expect(py.results).toEqual(expected);
+    expect(py.results[3]).toHaveLength(3);
+  });
+
+  it('names the missing file when the index or its map is absent', () => {
+    expect(() => ConstrainedIndex.read(join(dir, 'nowhere'))).toThrow(/nowhere\/items\.faiss does not exist/);
+    const index = ConstrainedIndex.build({ ...items, categories });
+    index.write(join(dir, 'half'));
+    rmSync(join(dir, 'half', MAP_FILE));
+    expect(() => ConstrainedIndex.read(join(dir, 'half'))).toThrow(/items\.idmap\.json does not exist/);
+  });
+});
+
+describe('constrained index: bad input', () => {
+  const base = { dim: 2, vectors: new Float32Array([1, 0, 0, 1]), itemIds: ['x', 'y'], itemCategories: ['a', 'b'] };
+  const build = (over: Partial<typeof base> & { categories?: string[] }) => () => ConstrainedIndex.build({ ...base, ...over });
+
+  it('rejects vectors of the wrong dimension, at build and at query time', () => {
+    expect(build({ vectors: new Float32Array([1, 0, 0, 1, 0, 0]) })).toThrow(ConstrainedIndexError);
+    expect(build({ vectors: new Float32Array([1, 0, 0, 1, 0, 0]) })).toThrow(/dimension mismatch: 2 items of dimension 2 need 4 values, got 6 \(dimension 3\?\)/);
+    const idx = ConstrainedIndex.build(base);
+    expect(() => idx.search(new Float32Array([1, 0, 0]), 1, 'a')).toThrow(/query 0: dimension mismatch: expected 2, got 3/);
+  });
+
+  it('rejects NaN, infinite and zero vectors, naming the item', () => {
+    expect(build({ vectors: new Float32Array([1, 0, NaN, 1]) })).toThrow(/item 1 \(y\) contains NaN \(column 0\)/);
+    expect(build({ vectors: new Float32Array([Infinity, 0, 0, 1]) })).toThrow(/item 0 \(x\) contains Infinity/);
+    expect(build({ vectors: new Float32Array([0, 0, 0, 1]) })).toThrow(/item 0 \(x\) is the zero vector/);
+    const idx = ConstrainedIndex.build(base);
+    expect(() => idx.search(new Float32Array([NaN, 1]), 1, null)).toThrow(/query 0 contains NaN/);
+  });
+
+  it('rejects items with an unknown or missing category, and queries for an unknown one', () => {
+    expect(build({ categories: ['a'] })).toThrow(/item 1 \(y\) has unknown category 'b' \(known: a\)/);
+    expect(build({ itemCategories: ['a', ''] })).toThrow(/item 1 \(y\) has no category/);
+    expect(build({ itemCategories: ['a'] })).toThrow(/2 item ids but 1 item categories/);
+    const idx = ConstrainedIndex.build(base);
+    expect(() => idx.search(new Float32Array([1, 0]), 1, 'c')).toThrow(/unknown category 'c' \(known: a, b\)/);
+    expect(() => idx.search(new Float32Array([1, 0]), 0, 'a')).toThrow(/k must be a positive integer/);
+  });
+});

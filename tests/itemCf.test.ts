@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attachDatabase, openDatabase, type Database } from '../platform/duckdb';
+import { ItemCf } from '../retrieval/itemCf';
+import { PopularItems } from '../retrieval/popularFallback';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 5, 1);
+const day = (d: number, hour = 12) => T0 + d * DAY + hour * 3_600_000;
+
+// Clicks (user, item, day): u0 {0,1,2}, u1 {0,1}, u2 {0,1} on day 1; u3 {0,3} on day 5.
+const CLICKS: [number, number, number][] = [
+  [0, 0, 1], [0, 1, 1], [0, 2, 1],
+  [1, 0, 1], [1, 1, 1],
+  [2, 0, 1], [2, 1, 1],
+  [3, 0, 5], [3, 3, 5],
+];
+
+describe('item-CF recomputed up to a moment (sql/retrieval/item_cf_until.sql)', () => {
+  let root: string;
+  let db: Database;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'curio-itemcf-'));
+    // A features DB holding just the table the SQL reads.
+    const feat = await openDatabase(join(root, 'feat.duckdb'));
+    await feat.connection.run('CREATE TABLE behaviours (user_idx INTEGER, item_idx INTEGER, ts TIMESTAMP, session_key VARCHAR, period VARCHAR)');
+    for (const [u, i, d] of CLICKS) {
+      await feat.connection.run(`INSERT INTO behaviours VALUES (${u}, ${i}, epoch_ms(${day(d)}::BIGINT), 's${u}', 'train')`);
+    }
+    feat.close();
+    db = await openDatabase(':memory:');
+    await attachDatabase(db.connection, join(root, 'feat.duckdb'), 'feat');
+  });
+  afterAll(() => {
+    db.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('scores cosine-normalised, user-damped co-occurrence from the clicks before $until only', async () => {
+    const cf = await ItemCf.compute(db.connection, { since: T0, until: day(3), topK: 10 });
+    // u0 clicked 3 items (weight 1/ln 4), u1 and u2 two each (1/ln 3); n(0) = n(1) = 3, n(2) = 1.
+    const c01 = 1 / Math.log(4) + 2 / Math.log(3);
+    const n0 = cf.neighboursOf(0);
+    expect(n0.map((x) => x.itemIdx)).toEqual([1, 2]);
+    expect(n0[0]?.score).toBeCloseTo(c01 / 3, 10);
+    expect(n0[1]?.score).toBeCloseTo(1 / Math.log(4) / Math.sqrt(3), 10);
+    // Symmetric, and item 3 (clicked on day 5) does not exist yet.
+    expect(cf.neighboursOf(2).find((x) => x.itemIdx === 0)?.score).toBeCloseTo(n0[1]?.score as number, 10);
+    expect(cf.neighboursOf(3)).toEqual([]);
+    expect(cf.itemCount).toBe(3);
+  });
+
+  it('gives yesterday\'s new items neighbours once recomputed after their clicks, and honours $since and $top_k', async () => {
+    const later = await ItemCf.compute(db.connection, { since: T0, until: day(6), topK: 10 });
+    // u3 clicked 2 items: weight 1/ln 3; n(0) is now 4, n(3) = 1.
+    expect(later.neighboursOf(3)).toEqual([{ itemIdx: 0, score: expect.closeTo(1 / Math.log(3) / Math.sqrt(4), 10) }]);
+    expect(later.neighboursOf(0)[0]?.score).toBeCloseTo((1 / Math.log(4) + 2 / Math.log(3)) / Math.sqrt(4 * 3), 10);
+    const recent = await ItemCf.compute(db.connection, { since: day(4, 0), until: day(6), topK: 10 });
+    // Only u3 is left: c(0, 3) = 1/ln 3 and n(0) = n(3) = 1.
+    expect(recent.neighboursOf(0)).toEqual([{ itemIdx: 3, score: expect.closeTo(1 / Math.log(3), 10) }]);
+    const top1 = await ItemCf.compute(db.connection, { since: T0, until: day(3), topK: 1 });
+    expect(top1.neighboursOf(0).map((x) => x.itemIdx)).toEqual([1]);
+    await expect(ItemCf.compute(db.connection, { since: day(3), until: day(3), topK: 1 })).rejects.toThrow(/window is empty/);
+  });
+
+  it('recalls by summed similarity to the recent clicks, skipping the clicks themselves and ineligible items', async () => {
+    const cf = await ItemCf.compute(db.connection, { since: T0, until: day(3), topK: 10 });
+    const s = (i: number, j: number) => cf.neighboursOf(i).find((x) => x.itemIdx === j)?.score ?? 0;
+    const both = cf.recall([0, 2, 0], { size: 5, eligible: () => true });
+    expect(both).toEqual([{ itemIdx: 1, score: expect.closeTo(s(0, 1) + s(2, 1), 12), route: 'item-cf', interest: -1 }]);
+    expect(cf.recall([0], { size: 5, eligible: (i) => i !== 1 }).map((c) => c.itemIdx)).toEqual([2]);
+    expect(cf.recall([3], { size: 5, eligible: () => true })).toEqual([]);
+  });
+
+  it('counts clicks per item in the popularity window', async () => {
+    const listedAt = new Float64Array(4);
+    const pop = await PopularItems.compute(db.connection, 4, listedAt, day(4, 0), day(6));
+    expect(pop.top(Int32Array.from([0, 1, 2, 3]), 4, () => false)).toEqual([0, 3, 1, 2]);
+    const all = await PopularItems.compute(db.connection, 4, listedAt, T0, day(6));
+    expect(all.top(Int32Array.from([0, 1, 2, 3]), 2, () => false)).toEqual([0, 1]);
+  });
+});

@@ -1,0 +1,280 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey, type RetryPolicy } from '@temporalio/common';
+import type { PipelineActivities } from '../activities/pipeline';
+import type { TrainingActivities } from '../activities/training';
+import type { TrackingHandle } from '../activities/trackingActivities';
+import type { ResolvedConfig } from '../pipeline/retrainConfig';
+import { PIPELINE_TASK_QUEUE, TRAINING_TASK_QUEUE } from './taskQueues';
+import {
+  ABORT_SIGNAL,
+  PROGRESS_QUERY,
+  RETRY_STAGE_SIGNAL,
+  STAGES,
+  type RetrainInput,
+  type RetrainResult,
+  type RetryStageArgs,
+  type StageName,
+  type StageRef,
+  type StageRow,
+} from './types';
+
+export const retryStageSignal = defineSignal<[RetryStageArgs?]>(RETRY_STAGE_SIGNAL);
+export const abortSignal = defineSignal<[string?]>(ABORT_SIGNAL);
+export const progressQuery = defineQuery<StageRow[]>(PROGRESS_QUERY);
+
+export const DATASET_KEY = defineSearchAttributeKey('CurioDataset', 'KEYWORD');
+export const SCALE_KEY = defineSearchAttributeKey('CurioScale', 'KEYWORD');
+export const OUTCOME_KEY = defineSearchAttributeKey('CurioOutcome', 'KEYWORD');
+
+const retry: RetryPolicy = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 };
+
+// Data stages: SQL and I/O; a dead worker is noticed within two minutes.
+const data = proxyActivities<PipelineActivities>({
+  taskQueue: PIPELINE_TASK_QUEUE,
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '2 minutes',
+  retry,
+});
+// Tracking never blocks for long and must not fail the retrain.
+const tracking = proxyActivities<PipelineActivities>({
+  taskQueue: PIPELINE_TASK_QUEUE,
+  startToCloseTimeout: '5 minutes',
+  retry: { ...retry, maximumAttempts: 5 },
+});
+// Trainings: long start-to-close, short heartbeat timeout (a killed worker is retried from its checkpoint).
+function trainingActivities(heartbeatSeconds: number) {
+  return proxyActivities<TrainingActivities>({
+    taskQueue: TRAINING_TASK_QUEUE,
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout: `${heartbeatSeconds} seconds`,
+    retry: { ...retry, maximumAttempts: 5 },
+  });
+}
+let training = trainingActivities(60);
+
+function failureOf(err: unknown): { message: string; type: string } {
+  let e: unknown = err;
+  // Unwrap activity / child-workflow failures down to the application failure that says what went wrong.
+  while (e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) e = e.cause;
+  if (e instanceof ApplicationFailure) return { message: e.message, type: e.type ?? 'ApplicationFailure' };
+  if (e instanceof Error) return { message: e.message, type: e.name };
+  return { message: String(e), type: 'Error' };
+}
+
+function describe(rows: StageRow[]): string {
+  const lines = rows.map((r) => {
+    const d = r.durationMs !== undefined ? `${(r.durationMs / 1000).toFixed(1)} s` : '';
+    const extra = r.error ? ` — ${r.errorType}: ${r.error.split('\n')[0]}` : '';
+    return `| ${r.stage} | ${r.status} | ${r.attempt} | ${d} |${extra}`;
+  });
+  return ['| stage | status | attempt | duration |', '| --- | --- | --- | --- |', ...lines].join('\n');
+}
+
+/**
+ * Retrains the recall models: validate and load → feature SQL → tagging → item embeddings →
+ * keyword DSSM → multi-interest → metric-loss sweep (a child workflow per λ) → evaluation → index →
+ * A/B test → registration. Stages pass references (paths and content hashes), never data. A stage
+ * that fails for good waits for a `retryStage` signal (optionally with config overrides) or `abort`.
+ */
+export async function retrainRecall(input: RetrainInput): Promise<RetrainResult> {
+  const info = workflowInfo();
+  const hb = Number(input?.timeouts?.trainingHeartbeatSeconds ?? 60);
+  training = trainingActivities(Number.isFinite(hb) && hb >= 5 ? hb : 60);
+  const rows: StageRow[] = STAGES.map((stage) => ({ stage, status: 'pending', attempt: 0 }));
+  const overrides: Record<string, unknown>[] = [];
+  let retryRequest: RetryStageArgs | undefined;
+  let aborted: string | undefined;
+  setHandler(progressQuery, () => rows);
+  setHandler(retryStageSignal, (args) => {
+    retryRequest = args ?? {};
+  });
+  setHandler(abortSignal, (reason) => {
+    aborted = reason ?? 'aborted by a user';
+  });
+  const show = () => setCurrentDetails(describe(rows));
+  let trackingHandle: TrackingHandle | undefined;
+  let cfg: ResolvedConfig | undefined;
+
+  async function stage<T>(name: StageName, run: () => Promise<T>, mlflowRunOf?: (t: T) => string | undefined): Promise<T> {
+    const row = rows.find((r) => r.stage === name) as StageRow;
+    for (;;) {
+      row.status = 'running';
+      row.attempt++;
+      row.startedAt = new Date().toISOString();
+      delete row.error;
+      delete row.errorType;
+      const t0 = Date.now();
+      show();
+      try {
+        const result = await run();
+        row.status = 'done';
+        row.durationMs = Date.now() - t0;
+        const ref = result as unknown as Partial<StageRef>;
+        if (ref && typeof ref === 'object' && ref.summary) row.summary = ref.summary;
+        const runId = mlflowRunOf?.(result) ?? ref?.mlflowRunId;
+        if (runId) row.mlflowRunId = runId;
+        show();
+        return result;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const f = failureOf(err);
+        row.status = 'waiting_for_retry';
+        row.durationMs = Date.now() - t0;
+        row.error = f.message;
+        row.errorType = f.type;
+        retryRequest = undefined;
+        show();
+        if (trackingHandle) await tracking.noteStageFailure({ tracking: trackingHandle, stage: name, error: `${f.type}: ${f.message}` }).catch(() => undefined);
+        upsertSearchAttributes([{ key: OUTCOME_KEY, value: 'waiting_for_retry' }]);
+        await condition(() => aborted !== undefined || (retryRequest !== undefined && (!retryRequest.stage || retryRequest.stage === name)));
+        if (aborted !== undefined) {
+          row.status = 'failed';
+          show();
+          upsertSearchAttributes([{ key: OUTCOME_KEY, value: 'aborted' }]);
+          if (trackingHandle) await tracking.finishTracking({ tracking: trackingHandle, status: 'KILLED' }).catch(() => undefined);
+          throw ApplicationFailure.create({ message: `retrain aborted at stage ${name}: ${aborted}`, type: 'Aborted', nonRetryable: true });
+        }
+        const req = retryRequest as unknown as RetryStageArgs;
+        retryRequest = undefined;
+        if (req.overrides) {
+          overrides.push(req.overrides);
+          cfg = await data.resolveConfig({ retrain: input, overrides });
+        }
+      }
+    }
+  }
+
+  cfg = await stage('validate', () => data.resolveConfig({ retrain: input, overrides }));
+  const scale = (cfg as ResolvedConfig).data.generate?.scale ?? 'custom';
+  upsertSearchAttributes([
+    { key: SCALE_KEY, value: scale },
+    { key: OUTCOME_KEY, value: 'running' },
+  ]);
+  const prepared = await stage('load', async () => {
+    const p = await data.prepareData({ data: (cfg as ResolvedConfig).data });
+    const run = await tracking.startTracking({ experimentName: (cfg as ResolvedConfig).experimentName, datasetDigest: p.digest, scale, config: cfg as ResolvedConfig });
+    trackingHandle = run.handle;
+    upsertMemo({ curioTrackingKey: run.handle.ref.key, mlflowRunId: run.runId ?? null, mlflowRunUrl: run.runUrl ?? null, mlflowExperimentId: run.experimentId ?? null, datasetDigest: p.digest });
+    const ref = await data.loadData({ dir: p.dir, digest: p.digest, quarantine: (cfg as ResolvedConfig).data.quarantine });
+    return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: run.handle, ref, params: { quarantine: String((cfg as ResolvedConfig).data.quarantine), data_dir: p.dir } }) };
+  });
+  const datasetDigest = String(prepared.summary.digest ?? '');
+  upsertSearchAttributes([{ key: DATASET_KEY, value: datasetDigest.slice(0, 16) }]);
+  const key = () => trackingHandle as TrackingHandle;
+  const c = () => cfg as ResolvedConfig;
+
+  const features = await stage('features', async () => {
+    const ref = await data.buildFeatures({ load: prepared, params: c().features });
+    return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('features', c().features) }) };
+  });
+  const tags = await stage('tagging', async () => {
+    const ref = await data.tagItems({ load: prepared, params: c().tagging });
+    return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('tagging', c().tagging) }) };
+  });
+  const itemEmbedding = await stage('item_embedding', async () => {
+    const ref = await training.trainItemEmbeddings({ features, tags, config: c() });
+    return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: { ...flat('itemUnit', c().itemUnit), ...flat('item2vec', c().item2vec) } }) };
+  });
+  const keyword = await stage('keyword', async () => {
+    const ref = await training.trainKeywordModel({ features, tags, itemEmbedding, config: c() });
+    return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('keyword', c().keyword) }) };
+  });
+  const baseline = await stage('multi_interest', async () => {
+    const ref = await training.trainMultiInterest({ features, itemEmbedding, config: c(), lambda: c().multiInterest.lambda, singleVectorBaseline: true });
+    return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('multiInterest', c().multiInterest) }) };
+  });
+  const trials = await stage('lambda_sweep', async () => {
+    const row = rows.find((r) => r.stage === 'lambda_sweep') as StageRow;
+    const results: StageRef[] = [];
+    const running = new Set<Promise<void>>();
+    for (const lambda of c().lambdaGrid) {
+      const p: Promise<void> = executeChild(lambdaTrial, {
+        workflowId: `${info.workflowId}-lambda-${lambda}-attempt-${row.attempt}`,
+        taskQueue: PIPELINE_TASK_QUEUE,
+        args: [{ features, itemEmbedding, config: c(), lambda, tracking: key(), heartbeatSeconds: hb >= 5 ? hb : 60 }],
+      }).then((r) => {
+        results.push(r);
+      });
+      running.add(p);
+      void p.finally(() => running.delete(p)).catch(() => undefined);
+      if (running.size >= c().sweepParallelism) await Promise.race(running);
+    }
+    await Promise.all(running);
+    results.sort((a, b) => Number(a.summary.lambda) - Number(b.summary.lambda));
+    const best = results.reduce((b, r) => (Number(r.summary.valid_recall_at_50) > Number(b.summary.valid_recall_at_50) ? r : b));
+    return { stage: 'lambda_sweep', key: best.key, dir: best.dir, digest: best.digest, reused: results.every((r) => r.reused), summary: { best_lambda: Number(best.summary.lambda), trials: results.length }, trials: results, best } as StageRef & { trials: StageRef[]; best: StageRef };
+  });
+  const evaluation = await stage('evaluation', async () => {
+    const zero = trials.trials.find((t) => Number(t.summary.lambda) === 0);
+    const ref = await data.evaluateModels({ features, itemEmbedding, best: trials.best, ...(zero ? { lambdaZero: zero } : {}), baseline, goalRatio: c().evaluation.goalRatio });
+    return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: { best_lambda: String(trials.best.summary.lambda) } }) };
+  });
+  const index = await stage('index', async () => {
+    const ref = await data.buildIndex({ features, itemEmbedding, tags, factory: c().index.factory });
+    return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: { factory: c().index.factory } }) };
+  });
+  const ab = await stage('ab_test', async () => {
+    const ref = await training.runAbTest({ prepared, dataDir: prepared.summary.data_dir as string, features, tags, itemEmbedding, best: trials.best, settings: c().abTest });
+    return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('abTest', c().abTest) }) };
+  });
+  const registration = await stage('registration', () =>
+    tracking.registerWinner({ tracking: key(), modelName: c().registry.modelName, primaryMetric: c().evaluation.primaryMetric, evaluation, itemEmbedding, keyword, best: trials.best, index, ab, config: c() }),
+  );
+  await tracking.finishTracking({
+    tracking: key(),
+    status: 'FINISHED',
+    metrics: Object.fromEntries(Object.entries(ab.summary).filter((e): e is [string, number] => typeof e[1] === 'number' && e[0].startsWith('ctr_lift'))),
+  });
+  upsertSearchAttributes([{ key: OUTCOME_KEY, value: registration.decision === 'promoted' ? 'champion' : 'challenger' }]);
+  show();
+  return {
+    datasetDigest,
+    stages: rows,
+    bestLambda: Number(trials.best.summary.lambda),
+    recallAt50: Number(evaluation.summary.recall_at_50),
+    itemCfRecallAt50: Number(evaluation.summary.item_cf_recall_at_50),
+    ...(ab.summary.ctr_lift !== undefined ? { ctrLift: Number(ab.summary.ctr_lift) } : {}),
+    registry: { decision: registration.decision, version: registration.version, champion: registration.champion },
+    ...(registration.mlflowRunId ? { mlflowRunId: registration.mlflowRunId } : {}),
+    ...(registration.mlflowRunUrl ? { mlflowRunUrl: registration.mlflowRunUrl } : {}),
+  };
+}
+
+/** Flattens a config section into MLflow params (`section.field`). */
+function flat(prefix: string, value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (p: string, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) walk(`${p}.${k}`, x);
+    else out[p] = Array.isArray(v) ? JSON.stringify(v) : String(v);
+  };
+  walk(prefix, value);
+  return out;
+}
+
+/** One trial of the metric-loss sweep: the multi-interest model at one λ, tracked as its own child run. */
+export async function lambdaTrial(input: { features: StageRef; itemEmbedding: StageRef; config: ResolvedConfig; lambda: number; tracking: TrackingHandle; heartbeatSeconds?: number }): Promise<StageRef> {
+  training = trainingActivities(input.heartbeatSeconds ?? 60);
+  const ref = await training.trainMultiInterest({ features: input.features, itemEmbedding: input.itemEmbedding, config: input.config, lambda: input.lambda, singleVectorBaseline: false });
+  const runId = await tracking.trackStage({
+    tracking: input.tracking,
+    ref,
+    sweepLambda: input.lambda,
+    params: { ...flat('multiInterest', { ...input.config.multiInterest, lambda: input.lambda }) },
+  });
+  return { ...ref, ...(runId ? { mlflowRunId: runId } : {}) };
+}
