@@ -82,7 +82,9 @@ export async function runStage<R>(
     const { dir, manifest, reused } = await produceStage(artifactsRoot(), stage, key, (io) =>
       produce({ ...io, onProgress: hb.progress, phase: hb.phase }),
     );
-    return { ref: { stage, key, dir, digest: folderDigest(manifest), reused, summary: summarize(manifest.report) }, report: manifest.report };
+    // The activity attempt that finished the stage: above 1 means Temporal retried it (e.g. after a worker died).
+    const summary = { ...summarize(manifest.report), activityAttempt: Context.current().info.attempt };
+    return { ref: { stage, key, dir, digest: folderDigest(manifest), reused, summary }, report: manifest.report };
   } catch (err) {
     throw toFailure(err);
   } finally {
