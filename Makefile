@@ -61,6 +61,7 @@ bench: install
 	@npm run --silent bench:data
 	@npm run --silent bench:models
 	@npm run --silent bench:retrieval
+	@npm run --silent bench:pipeline
 
 clean:
 	rm -rf dist

@@ -17,7 +17,9 @@ export async function connectTemporal(): Promise<{ client: Client; close(): Prom
   return { client: new Client({ connection, namespace: s.temporalNamespace }), close: () => connection.close() };
 }
 
-export function workflowUiUrl(workflowId: string, runId: string): string {
+export function workflowUiUrl(workflowId: string, runId?: string): string {
   const s = loadSettings();
-  return `${s.temporalUiUrl}/namespaces/${encodeURIComponent(s.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`;
+  const base = `${s.temporalUiUrl}/namespaces/${encodeURIComponent(s.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  // Without a run id the UI opens the latest run of the workflow id.
+  return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
 }

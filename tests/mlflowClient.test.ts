@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkBatch, fromKeyValues, LOG_BATCH_LIMITS, MlflowClient, MlflowError, type Metric } from '../experiments/mlflowClient';
-import { freePort } from './helpers/freePort';
+import { freePort } from '../platform/freePort';
 import { testMlflowClient } from './helpers/mlflow';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

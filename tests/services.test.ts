@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { mlflowSpec, temporalSpec } from '../services/localServices';
 import { ServiceError, serviceStatus, startService, stopService, type ServiceSpec } from '../services/processManager';
 import { loadSettings } from '../platform/settings';
-import { freePort } from './helpers/freePort';
+import { freePort } from '../platform/freePort';
 
 /** The local service manager against the real binaries: failures name service, port and log. */
 describe('local services', () => {

@@ -6,7 +6,7 @@ import { fromKeyValues, type Run } from '../experiments/mlflowClient';
 import { childRef, flattenParams, keyId, retrainRef, TAGS, TrackingInputError } from '../experiments/naming';
 import { mlflowRunUrl, temporalRunUrl } from '../experiments/lineage';
 import { ParamConflictError, TrackingError } from '../experiments/tracking';
-import { freePort } from './helpers/freePort';
+import { freePort } from '../platform/freePort';
 import { testMlflowClient } from './helpers/mlflow';
 import { logRetrainTree, removeTestBuffers, testTracker } from './helpers/retrainTree';
 

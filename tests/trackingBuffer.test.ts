@@ -9,7 +9,7 @@ import { fromKeyValues, MlflowClient, type Run } from '../experiments/mlflowClie
 import { retrainRef, TAGS } from '../experiments/naming';
 import { mlflowPython } from '../platform/paths';
 import { startService, stopService, type ServiceSpec } from '../services/processManager';
-import { freePort } from './helpers/freePort';
+import { freePort } from '../platform/freePort';
 import { testMlflowClient } from './helpers/mlflow';
 import { removeTestBuffers, testTracker } from './helpers/retrainTree';
 import { testMlflowSpec } from './setup/testMlflow';

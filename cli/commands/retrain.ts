@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { loadSettings } from '../../platform/settings';
 import { progressQuery, retrainRecall, retryStageSignal, abortSignal } from '../../workflows/retrainRecall';
 import { PIPELINE_TASK_QUEUE } from '../../workflows/taskQueues';
@@ -38,7 +38,14 @@ function renderTable(rows: StageRow[]): string {
   return rows
     .map((r) => {
       const d = r.durationMs !== undefined ? `${(r.durationMs / 1000).toFixed(1)}s` : '';
-      const s = r.summary ? Object.entries(r.summary).slice(0, 3).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toFixed(4) : v}`).join(' ') : '';
+      // Headline numbers only: long strings (digests, paths) are in the Temporal UI and MLflow.
+      const s = r.summary
+        ? Object.entries(r.summary)
+            .filter(([k, v]) => k !== 'activityAttempt' && (typeof v === 'number' || v.length <= 24))
+            .slice(0, 3)
+            .map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toFixed(4) : v}`)
+            .join(' ')
+        : '';
       const err = r.error ? `  ${r.errorType}: ${r.error.split('\n')[0]}` : '';
       return `  ${icon[r.status] ?? '?'} ${r.stage.padEnd(15)} ${r.status.padEnd(17)} ${r.attempt > 1 ? `attempt ${r.attempt}` : ''.padEnd(9)} ${d.padStart(8)}  ${s}${err}`;
     })
@@ -80,7 +87,8 @@ export async function followRetrain(handle: WorkflowHandle<typeof retrainRecall>
       const r = settled.r;
       console.log(`\nbest λ ${r.bestLambda}; multi-interest Recall@50 ${(100 * r.recallAt50).toFixed(2)}% vs item-CF ${(100 * r.itemCfRecallAt50).toFixed(2)}%` + (r.ctrLift !== undefined ? `; A/B CTR lift ${(100 * r.ctrLift).toFixed(1)}%` : ''));
       if (r.registry) console.log(`registry: version ${r.registry.version} ${r.registry.decision} (champion: version ${r.registry.champion})`);
-      if (r.mlflowRunUrl) console.log(`MLflow run: ${r.mlflowRunUrl}`);
+      console.log(`Temporal run: ${workflowUiUrl(handle.workflowId, (handle as Partial<WorkflowHandleWithFirstExecutionRunId>).firstExecutionRunId)}`);
+      if (r.mlflowRunUrl) console.log(`MLflow run:   ${r.mlflowRunUrl}`);
       return;
     }
     if (waiting && hinted !== waiting.stage) {
@@ -118,17 +126,22 @@ export const retrainCommand: Command = {
       return;
     }
     const input = retrainInputFromFlags(values);
-    const { client, close } = await connectTemporal();
-    try {
-      const workflowId = values['workflow-id'] ?? `retrain-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      const handle = await client.workflow.start(retrainRecall, { taskQueue: PIPELINE_TASK_QUEUE, workflowId, args: [input] });
-      console.log(`started ${workflowId}\n  Temporal UI: ${workflowUiUrl(workflowId, handle.firstExecutionRunId)}\n  MLflow:      ${loadSettings().mlflowTrackingUri}\n`);
-      if (!values.detach) await followRetrain(handle);
-    } finally {
-      await close();
-    }
+    await startRetrain(input, { workflowId: values['workflow-id'], detach: values.detach });
   },
 };
+
+/** Starts retrainRecall on the running services, says where to watch it, and follows it unless detached. */
+export async function startRetrain(input: RetrainInput, opts: { workflowId?: string; detach?: boolean; prefix?: string } = {}): Promise<void> {
+  const { client, close } = await connectTemporal();
+  try {
+    const workflowId = opts.workflowId ?? `${opts.prefix ?? 'retrain'}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const handle = await client.workflow.start(retrainRecall, { taskQueue: PIPELINE_TASK_QUEUE, workflowId, args: [input] });
+    console.log(`started ${workflowId}\n  Temporal UI: ${workflowUiUrl(workflowId, handle.firstExecutionRunId)}\n  MLflow:      ${loadSettings().mlflowTrackingUri}\n`);
+    if (!opts.detach) await followRetrain(handle);
+  } finally {
+    await close();
+  }
+}
 
 export const retryCommand: Command = {
   summary: 'send retryStage to a retrain waiting after a failed stage (optionally with config overrides)',

@@ -67,7 +67,10 @@ export async function generateMarketplace(opts: GenerateOptions, lex: Lexicon = 
     const allSearches: SearchRow[] = [];
     for (let from = 0, part = 0; from < world.users.length; from += scale.usersPerPart, part++) {
       const chunk: EventRow[] = [];
+      let simulated = 0;
       for (const user of world.users.slice(from, from + scale.usersPerPart)) {
+        // Inside a worker, the event loop also carries heartbeats and workflow tasks: yield now and then.
+        if (++simulated % 200 === 0) await new Promise((r) => setImmediate(r));
         const r = simulateUser(ctx, user, opts.seed);
         for (const e of r.events) chunk.push(e);
         for (const s of r.searches) allSearches.push(s);

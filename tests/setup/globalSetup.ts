@@ -1,5 +1,5 @@
 import { startService } from '../../services/processManager';
-import { freePort } from '../helpers/freePort';
+import { freePort } from '../../platform/freePort';
 import { testMlflowSpec } from './testMlflow';
 
 /**
