@@ -11,11 +11,12 @@
  *   npm run bench:pipeline [-- tiny small]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineSearchAttributeKey, tsToMs } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { isScaleName } from '../data/generator/scales';
 import { freePort } from '../platform/freePort';
@@ -71,20 +72,24 @@ function unionLength(intervals: Interval[]): number {
   return total;
 }
 
-function startTrainingWorker(address: string, env: NodeJS.ProcessEnv): ChildProcess {
+function startTrainingWorker(address: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const script = join(projectRoot, 'dist', 'workers', 'trainingWorker.js');
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`make build\` first`);
-  return spawn(process.execPath, [script], { env: { ...env, TEMPORAL_ADDRESS: address, CURIO_WORKER_READY_FILE: '' }, stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  const log = openSync(logFile, 'a');
+  return spawn(process.execPath, [script], { env: { ...env, TEMPORAL_ADDRESS: address, CURIO_WORKER_READY_FILE: '' }, stdio: ['ignore', log, log], detached: true });
 }
 
 async function main(): Promise<void> {
   const scales = process.argv.slice(2).length ? process.argv.slice(2) : ['tiny', 'small'];
   for (const s of scales) if (!isScaleName(s)) throw new Error(`unknown scale ${s}; use tiny, small, medium or large`);
 
+  // Worker state changes at INFO would drown the figures.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const root = mkdtempSync(join(tmpdir(), 'curio-bench-pipeline-'));
   process.env.CURIO_ARTIFACTS_DIR = join(root, 'artifacts');
   process.env.CURIO_TRACKING_BUFFER_DIR = join(root, 'mlflow-buffer');
   const mlflowPort = await freePort();
+  mkdirSync(join(root, 'mlflow'));
   const mlflow = { ...mlflowSpec({ ...loadSettings(), mlflowPort }, join(root, 'mlflow')), name: 'mlflow (bench)', pidFile: join(root, 'mlflow.pid'), logFile: join(root, 'mlflow.log') };
   await startService(mlflow);
   process.env.MLFLOW_TRACKING_URI = `http://127.0.0.1:${mlflowPort}`;
@@ -98,7 +103,8 @@ async function main(): Promise<void> {
   });
   const pipeline = await createPipelineWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default' });
   const pipelineRun = pipeline.run();
-  const trainer = startTrainingWorker(env.address, process.env);
+  const trainerLog = join(root, 'training-worker.log');
+  const trainer = startTrainingWorker(env.address, process.env, trainerLog);
   console.log(`pipeline benchmark on ${availableParallelism()} cores: retrainRecall with default configs, fresh artifacts (nothing reused)\n`);
   try {
     for (const scale of scales as Scale[]) {
@@ -126,6 +132,9 @@ async function main(): Promise<void> {
           '\n',
       );
     }
+  } catch (err) {
+    console.error(`training worker log (last lines):\n${readFileSync(trainerLog, 'utf8').split('\n').slice(-20).join('\n')}`);
+    throw err;
   } finally {
     if (trainer.pid) process.kill(-trainer.pid, 'SIGTERM');
     pipeline.shutdown();

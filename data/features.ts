@@ -1,6 +1,6 @@
 import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { attachDatabase, openDatabase, runSqlFile } from '../platform/duckdb';
+import { attachDatabase, openDatabase, runSqlFile, discardDatabase } from '../platform/duckdb';
 
 /** Parameters of the feature SQL (sql/features/*.sql); every one is logged with the run. */
 export interface FeatureParams {
@@ -117,14 +117,6 @@ export async function buildFeatures(
       seconds: (Date.now() - t0) / 1000,
     };
   } finally {
-    if (!ok) {
-      try {
-        db.close();
-      } catch {
-        /* closed */
-      }
-      rmSync(tmp, { force: true });
-      rmSync(`${tmp}.wal`, { force: true });
-    }
+    if (!ok) discardDatabase(db, tmp);
   }
 }

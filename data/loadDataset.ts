@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openDatabase, runSqlFile } from '../platform/duckdb';
+import { openDatabase, runSqlFile, discardDatabase } from '../platform/duckdb';
 import { CONTRACT_VERSION, TABLE_ORDER, TABLES, type TableName } from './contract';
 import { DataValidationError, type ValidationIssue } from './validationError';
 
@@ -252,14 +252,6 @@ export async function loadDataset(opts: LoadOptions): Promise<LoadReport> {
     report.seconds = (Date.now() - t0) / 1000;
     return report;
   } finally {
-    if (!ok) {
-      try {
-        db.close();
-      } catch {
-        /* already closed */
-      }
-      rmSync(tmp, { force: true });
-      rmSync(`${tmp}.wal`, { force: true });
-    }
+    if (!ok) discardDatabase(db, tmp);
   }
 }

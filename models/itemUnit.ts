@@ -143,11 +143,26 @@ export async function trainItemUnit(
 ): Promise<{ model: tf.LayersModel; result: TrainResult }> {
   if (pairs.label.length === 0) throw new EmptyTrainingSetError('item_unit', 'no skip-gram pairs: too few clicks in the training period');
   const model = buildItemUnitModel(cfg, f);
+  return trainOnPairs('item_unit', model, cfg, pairs, (items) => itemInputs(f, items, cfg.timePeriods), opts);
+}
+
+/**
+ * The skip-gram training both item models share: BCE on the pairs with the prior log-odds offset,
+ * Adam, a checkpoint per epoch. `inputsOf` turns a batch's item indices into the model's inputs.
+ */
+async function trainOnPairs(
+  name: string,
+  model: tf.LayersModel,
+  cfg: { epochs: number; batchSize: number; seed: number; learningRate: number; logitScale: number },
+  pairs: SkipGramPairs,
+  inputsOf: (items: Int32Array) => tf.Tensor[],
+  opts: TrainOptions,
+): Promise<{ model: tf.LayersModel; result: TrainResult }> {
   const offset = priorLogOdds(pairs);
   const optimizer = tf.train.adam(cfg.learningRate);
   const vars = trainableVariables(model);
   const result = await train<PairBatch>({
-    name: 'item_unit',
+    name,
     examples: pairs.label.length,
     epochs: cfg.epochs,
     batchSize: cfg.batchSize,
@@ -155,7 +170,7 @@ export async function trainItemUnit(
     optimizer,
     models: [model],
     variables: () => vars,
-    batch: (rows) => pairBatch(pairs, rows, (items) => itemInputs(f, items, cfg.timePeriods)),
+    batch: (rows) => pairBatch(pairs, rows, inputsOf),
     loss: (p) => batchLoss(model, p, cfg.logitScale, offset),
     disposeBatch: disposePairBatch,
     ...(opts.checkpointDir ? { checkpointDir: opts.checkpointDir } : {}),
@@ -199,26 +214,7 @@ export async function trainItem2Vec(
 ): Promise<{ model: tf.LayersModel; result: TrainResult }> {
   if (pairs.label.length === 0) throw new EmptyTrainingSetError('item2vec', 'no skip-gram pairs');
   const model = buildItem2VecModel(cfg, items);
-  const offset = priorLogOdds(pairs);
-  const optimizer = tf.train.adam(cfg.learningRate);
-  const vars = trainableVariables(model);
-  const result = await train<PairBatch>({
-    name: 'item2vec',
-    examples: pairs.label.length,
-    epochs: cfg.epochs,
-    batchSize: cfg.batchSize,
-    seed: cfg.seed,
-    optimizer,
-    models: [model],
-    variables: () => vars,
-    batch: (rows) => pairBatch(pairs, rows, (ids) => [tf.tensor2d(ids, [ids.length, 1], 'int32')]),
-    loss: (p) => batchLoss(model, p, cfg.logitScale, offset),
-    disposeBatch: disposePairBatch,
-    ...(opts.checkpointDir ? { checkpointDir: opts.checkpointDir } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-  });
-  optimizer.dispose();
-  return { model, result };
+  return trainOnPairs('item2vec', model, cfg, pairs, (ids) => [tf.tensor2d(ids, [ids.length, 1], 'int32')], opts);
 }
 
 export function item2vecVectors(model: tf.LayersModel, items: number, batch = 8192): Float32Array {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { sqlDir } from './paths';
@@ -27,6 +27,17 @@ export async function openDatabase(path: string, options: Record<string, string>
 }
 
 /** A failed SQL statement, named by file and statement number. */
+/** Closes a database that is being abandoned half-written and deletes its file and WAL. */
+export function discardDatabase(db: Database, path: string): void {
+  try {
+    db.close();
+  } catch {
+    /* already closed */
+  }
+  rmSync(path, { force: true });
+  rmSync(`${path}.wal`, { force: true });
+}
+
 export class SqlError extends Error {
   constructor(
     readonly source: string,

@@ -1,4 +1,5 @@
 import type { Catalogue } from './types';
+import { lowerBound, upperBound } from '../platform/binarySearch';
 
 /**
  * Which auctions are open at a moment. A feed may only show items that are listed and not yet
@@ -38,28 +39,4 @@ export class LiveItems {
     }
     return Int32Array.from(out).sort();
   }
-}
-
-/** First position whose value is >= x. */
-function lowerBound(a: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((a[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First position whose value is > x. */
-function upperBound(a: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((a[mid] as number) <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

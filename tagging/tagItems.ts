@@ -1,7 +1,7 @@
 import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FLOAT, LIST, VARCHAR, type DuckDBAppender } from '@duckdb/node-api';
-import { attachDatabase, openDatabase, runSqlFile } from '../platform/duckdb';
+import { attachDatabase, openDatabase, runSqlFile, discardDatabase } from '../platform/duckdb';
 import { kmeans } from '../platform/faiss';
 import { EntityRecognizer, normalizeTitle, type Entity } from './entityRecognizer';
 import { loadLexicon, type Lexicon } from './lexicon';
@@ -230,15 +230,7 @@ export async function tagItems(
       seconds: (Date.now() - t0) / 1000,
     };
   } finally {
-    if (!ok) {
-      try {
-        db.close();
-      } catch {
-        /* closed */
-      }
-      rmSync(tmp, { force: true });
-      rmSync(`${tmp}.wal`, { force: true });
-    }
+    if (!ok) discardDatabase(db, tmp);
   }
 }
 

@@ -4,6 +4,7 @@ import { Rng, WeightedSampler } from './rng';
 import type { ScaleSpec } from './scales';
 import type { Lang } from './titles';
 import { DAY, HOUR, MAX_AUCTION_MS, type Item, type User, type World } from './world';
+import { lowerBound, upperBound } from '../../platform/binarySearch';
 
 /**
  * User behaviour: sessions that mix one to three of a user's interests, feed pages from the
@@ -114,30 +115,6 @@ export class LiveItems {
     }
     return undefined;
   }
-}
-
-/** First position whose value is >= x. */
-function lowerBound(a: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((a[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First position whose value is > x. */
-function upperBound(a: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((a[mid] as number) <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 export interface BehaviourContext {
