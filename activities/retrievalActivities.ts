@@ -1,6 +1,6 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_AB, runAbTest as simulateAb, type AbConfig } from '../evaluation/abTest';
+import { DEFAULT_AB, hasTruth as datasetHasTruth, runAbTest as simulateAb, runReplayOnly, type AbConfig, type AbReport, type ReplayOnlyReport } from '../evaluation/abTest';
 import { formatAbReport } from '../evaluation/abReport';
 import { mergeConfig } from '../pipeline/retrainConfig';
 import { buildItemIndex } from '../retrieval/catalogue';
@@ -27,7 +27,8 @@ export async function buildIndex(input: { features: StageRef; itemEmbedding: Sta
 /**
  * The simulated A/B CTR test: item-CF against the multi-interest model + constrained retrieval, with
  * clicks from the synthetic marketplace's ground-truth click model. Runs on the training worker: arm B
- * asks the tfjs model for every user's interests.
+ * asks the tfjs model for every user's interests. Data without truth/ (real logs) has no click model:
+ * the stage then reports the offline replay estimate only (mode 'replay_only', no CTR).
  */
 export async function runAbTest(input: {
   prepared: StageRef;
@@ -44,31 +45,24 @@ export async function runAbTest(input: {
   } catch (err) {
     throw toFailure(err);
   }
-  const hasTruth = existsSync(join(input.dataDir, 'truth', 'items.parquet'));
+  const hasTruth = datasetHasTruth(input.dataDir);
   const { ref } = await runStage(
     'ab_test',
     { best: input.best.digest, embedding: input.itemEmbedding.digest, features: input.features.digest, tags: input.tags.digest, data: input.prepared.digest, config, hasTruth },
-    async (io) => {
-      if (!hasTruth) {
-        const note = { skipped: true, reason: `${input.dataDir} has no truth/ folder: there is no click model to simulate an A/B test with` };
-        writeFileSync(join(io.out, 'report.json'), JSON.stringify(note, null, 2));
-        return note;
-      }
+    async (io): Promise<AbReport | ReplayOnlyReport> => {
       const { readItemVectors } = await import('../models/vectorFiles');
       const { trainedInterestModel } = await import('../models/trainedInterestModel');
       const iv = await readItemVectors(join(input.itemEmbedding.dir, 'item_vectors.parquet'));
       const model = await trainedInterestModel(join(input.best.dir, 'multi_interest'), iv.vectors, iv.dim);
       try {
-        const report = await simulateAb(
-          {
-            featuresDb: join(input.features.dir, 'features.duckdb'),
-            tagsDb: join(input.tags.dir, 'tags.duckdb'),
-            datasetDir: input.dataDir,
-            armB: { label: 'multi-interest', itemVectors: { dim: iv.dim, vectors: iv.vectors }, modelFor: () => model },
-          },
-          config,
-          (m) => io.phase(m),
-        );
+        const common = {
+          featuresDb: join(input.features.dir, 'features.duckdb'),
+          tagsDb: join(input.tags.dir, 'tags.duckdb'),
+          armB: { label: 'multi-interest', itemVectors: { dim: iv.dim, vectors: iv.vectors }, itemIds: iv.ids, modelFor: () => model },
+        };
+        const report = hasTruth
+          ? await simulateAb({ ...common, datasetDir: input.dataDir }, config, (m) => io.phase(m))
+          : await runReplayOnly(common, config, (m) => io.phase(m));
         writeFileSync(join(io.out, 'report.json'), JSON.stringify(report, null, 2));
         writeFileSync(join(io.out, 'report.md'), formatAbReport(report));
         return report;
@@ -77,9 +71,21 @@ export async function runAbTest(input: {
       }
     },
     (r): Record<string, number | string> =>
-      'skipped' in r
-        ? { skipped: 'no truth/ folder' }
+      r.mode === 'replay_only'
+        ? {
+            mode: 'replay_only',
+            replay_sessions: r.replaySessions,
+            replay_recall_item_cf: r.armA.replay.recall,
+            replay_recall_multi_interest: r.armB.replay.recall,
+            replay_hit_rate_item_cf: r.armA.replay.hitRate,
+            replay_hit_rate_multi_interest: r.armB.replay.hitRate,
+            categories_per_feed_item_cf: r.armA.categoriesPerFeed,
+            categories_per_feed_multi_interest: r.armB.categoriesPerFeed,
+            coverage_item_cf: r.armA.coverage,
+            coverage_multi_interest: r.armB.coverage,
+          }
         : {
+            mode: 'simulation',
             ctr_item_cf: r.armA.ctr,
             ctr_multi_interest: r.armB.ctr,
             ctr_lift: r.bootstrap.lift,
@@ -90,6 +96,7 @@ export async function runAbTest(input: {
             p_value: r.zTest.pValue,
             categories_per_feed_item_cf: r.armA.categoriesPerFeed,
             categories_per_feed_multi_interest: r.armB.categoriesPerFeed,
+            ...(r.armA.replay && r.armB.replay ? { replay_recall_item_cf: r.armA.replay.recall, replay_recall_multi_interest: r.armB.replay.recall } : {}),
           },
   );
   return ref;

@@ -1,7 +1,8 @@
-import type { AbReport, ArmReport } from './abTest';
+import type { AbReport, ArmReport, ReplayArmReport, ReplayOnlyReport } from './abTest';
 
-/** The A/B report as a plain-text table, for the CLI and logs. */
-export function formatAbReport(r: AbReport): string {
+/** The A/B report (or the replay-only estimate) as a plain-text table, for the CLI and logs. */
+export function formatAbReport(r: AbReport | ReplayOnlyReport): string {
+  if (r.mode === 'replay_only') return formatReplayOnly(r);
   const pct = (x: number, d = 2) => (Number.isFinite(x) ? `${(100 * x).toFixed(d)}%` : 'n/a');
   const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : 'n/a');
   const rows: [string, (a: ArmReport) => string][] = [
@@ -35,4 +36,31 @@ export function formatAbReport(r: AbReport): string {
     `(${r.seconds.toFixed(1)} s)`,
   ];
   return lines.join('\n');
+}
+
+function formatReplayOnly(r: ReplayOnlyReport): string {
+  const pct = (x: number, d = 2) => (Number.isFinite(x) ? `${(100 * x).toFixed(d)}%` : 'n/a');
+  const rows: [string, (a: ReplayArmReport) => string][] = [
+    ['sessions replayed', (a) => String(a.feeds)],
+    ['logged clicks in feed', (a) => `${a.replay.hits}/${a.replay.targets} (${pct(a.replay.recall)})`],
+    ['sessions with a hit', (a) => pct(a.replay.hitRate, 1)],
+    ['categories per feed', (a) => a.categoriesPerFeed.toFixed(2)],
+    ['category entropy (bits)', (a) => a.categoryEntropyBits.toFixed(2)],
+    ['distinct items in feeds', (a) => String(a.distinctItemsShown)],
+    ['catalogue coverage', (a) => pct(a.coverage, 1)],
+    ['feeds needing fallback', (a) => `${a.fallbackFeeds} (${pct(a.fallbackFeedShare, 1)}), ${a.fallbackSlots} slots`],
+    ['routes', (a) => Object.entries(a.routeShare).map(([k, v]) => `${k} ${pct(v, 0)}`).join(', ')],
+  ];
+  const w0 = Math.max(...rows.map(([k]) => k.length));
+  const cells = rows.map(([k, f]) => [k, f(r.armA), f(r.armB)] as const);
+  const w1 = Math.max(`A: ${r.armA.label}`.length, ...cells.map((c) => c[1].length));
+  return [
+    `REPLAY ONLY: ${r.note}`,
+    `seed ${r.seed}, held-out period ${r.testPeriod.start} .. ${r.testPeriod.end}: ${r.replaySessions} of ${r.sessions} sessions have logged clicks; each arm's ${r.feedSize}-item feed at session start, ${r.liveItemsSeen} items live at some session start`,
+    `${''.padEnd(w0)}  ${`A: ${r.armA.label}`.padEnd(w1)}  B: ${r.armB.label}`,
+    ...cells.map(([k, a, b]) => `${k.padEnd(w0)}  ${a.padEnd(w1)}  ${b}`),
+    '',
+    `replay recall B vs A: ${pct(r.armB.replay.recall)} vs ${pct(r.armA.replay.recall)} (no CTR, no lift, no confidence interval)`,
+    `(${r.seconds.toFixed(1)} s)`,
+  ].join('\n');
 }

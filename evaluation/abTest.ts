@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { affinity, clickProbability } from '../data/generator/clickModel';
 import { Rng, WeightedSampler } from '../data/generator/rng';
 import { attachDatabase, openDatabase } from '../platform/duckdb';
@@ -7,8 +9,8 @@ import { ItemCf } from '../retrieval/itemCf';
 import { LiveItems } from '../retrieval/liveItems';
 import { fillFeed, PopularItems } from '../retrieval/popularFallback';
 import { DEFAULT_RECALL, recallForUser, type MultiInterestRecallConfig } from '../retrieval/recall';
-import type { Feed, InterestModelProvider, ItemVectors } from '../retrieval/types';
-import { countBefore, loadAbData, type HeldOutSession, type UserLog } from './abData';
+import type { Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
+import { countBefore, loadAbData, type AbData, type HeldOutSession, type UserLog } from './abData';
 import { bootstrapLift, twoProportionZTest, type ArmCounts, type BootstrapResult, type TwoProportionTest } from './abStats';
 import { latentOf, loadTruth, type Truth, type TruthUser } from './truth';
 
@@ -55,6 +57,11 @@ export interface AbConfig {
   replay: boolean;
   recall: Omit<MultiInterestRecallConfig, 'size'>;
   index: ConstrainedIndexOptions;
+  /**
+   * Diagnostics only: 'frozen' computes item-CF and popularity once, from the clicks before the test
+   * start, instead of every refreshHours inside the test period (default 'periodic').
+   */
+  cfRefresh?: 'periodic' | 'frozen';
 }
 
 export const DEFAULT_AB: AbConfig = {
@@ -81,6 +88,8 @@ export interface ArmBModels {
   label: string;
   itemVectors: ItemVectors;
   modelFor: InterestModelProvider;
+  /** item_id of each vector row (from the vector file): checked against the catalogue's item_idx order. */
+  itemIds?: readonly string[];
 }
 
 export interface AbInputs {
@@ -89,6 +98,13 @@ export interface AbInputs {
   /** The generated dataset folder (its truth/ decides clicks). */
   datasetDir: string;
   armB: ArmBModels | ((truth: Truth) => ArmBModels);
+}
+
+/** Inputs of the replay-only estimate: no truth, so arm B must be real (trained) models. */
+export interface ReplayInputs {
+  featuresDb: string;
+  tagsDb: string;
+  armB: ArmBModels;
 }
 
 export interface ReplayEstimate {
@@ -126,6 +142,7 @@ export interface ArmReport {
 }
 
 export interface AbReport {
+  mode: 'simulation';
   seed: number;
   testPeriod: { start: string; end: string };
   sessions: number;
@@ -136,6 +153,53 @@ export interface AbReport {
   zTest: TwoProportionTest;
   bootstrap: BootstrapResult;
   seconds: number;
+}
+
+/** One arm of the replay-only estimate: its feed (all pages' worth, at session start) for every replayed session. */
+export interface ReplayArmReport {
+  label: string;
+  /** Feeds built (= replayed sessions). */
+  feeds: number;
+  feedItems: number;
+  /** Feeds whose recaller found fewer than feedSize items, so popular items filled the rest. */
+  fallbackFeeds: number;
+  fallbackFeedShare: number;
+  fallbackSlots: number;
+  categoriesPerFeed: number;
+  categoryEntropyBits: number;
+  distinctItemsShown: number;
+  /** Distinct items in the arm's feeds / distinct items live at some replayed session start. */
+  coverage: number;
+  routeShare: Record<string, number>;
+  replay: ReplayEstimate;
+}
+
+/**
+ * The offline replay estimate for data without a simulator (no truth/): no clicks can be simulated,
+ * so there is no CTR, only how many of each held-out session's logged clicks each arm's feed holds.
+ */
+export interface ReplayOnlyReport {
+  mode: 'replay_only';
+  note: string;
+  seed: number;
+  testPeriod: { start: string; end: string };
+  /** All held-out sessions of the chosen user splits. */
+  sessions: number;
+  /** Held-out sessions with at least one logged click: both arms are replayed on exactly these. */
+  replaySessions: number;
+  feedSize: number;
+  liveItemsSeen: number;
+  armA: ReplayArmReport;
+  armB: ReplayArmReport;
+  seconds: number;
+}
+
+export const REPLAY_ONLY_NOTE =
+  'no CTR simulation: the dataset has no truth/ (no ground-truth click model), so only the offline replay of logged clicks is reported; it is biased towards the logging policy and is not a CTR estimate';
+
+/** Whether a dataset folder holds the generator's truth (and so supports the CTR simulation). */
+export function hasTruth(datasetDir: string): boolean {
+  return existsSync(join(datasetDir, 'truth', 'items.parquet'));
 }
 
 interface ArmState {
@@ -164,6 +228,80 @@ const newArm = (): ArmState => ({
   replay: { sessions: 0, targets: 0, hits: 0, hitSessions: 0 },
 });
 
+/** What both the simulation and the replay-only estimate share: the data, arm B's index and the two recallers. */
+interface Feeder {
+  data: AbData;
+  index: ConstrainedIndex;
+  live: LiveItems;
+  /** Item-CF and popularity as of the last refresh before t (or the test start when frozen). */
+  refresh(t: number): Promise<{ cf: ItemCf; popular: PopularItems }>;
+  feedFor(which: 'A' | 'B', req: FeedRequest): Feed;
+}
+
+interface FeedRequest {
+  userIdx: number;
+  model?: InterestModel;
+  t: number;
+  liveNow: Int32Array;
+  /** The user's logged clicks before the session, oldest first. */
+  history: number[];
+  seen: Set<number>;
+  sessionClicks: number[];
+  size: number;
+  cf: ItemCf;
+  popular: PopularItems;
+}
+
+async function openFeeder(conn: DuckDBConnection, data: AbData, armB: ArmBModels, config: AbConfig, progress: (m: string) => void): Promise<Feeder> {
+  if (armB.itemIds) {
+    const ids = armB.itemIds;
+    const bad = data.catalogue.itemIds.findIndex((id, i) => ids[i] !== id);
+    if (bad >= 0 || ids.length !== data.catalogue.itemIds.length) {
+      throw new Error(`arm B's item vectors are not aligned with the catalogue: row ${bad} is ${ids[bad]}, item_idx ${bad} is ${data.catalogue.itemIds[bad]} (${ids.length} vectors, ${data.catalogue.itemIds.length} items)`);
+    }
+  }
+  const index = ConstrainedIndex.build(
+    { dim: armB.itemVectors.dim, vectors: armB.itemVectors.vectors, itemIds: data.catalogue.itemIds, itemCategories: data.catalogue.categories },
+    config.index,
+  );
+  if (armB.itemVectors.vectors.length !== data.catalogue.itemIds.length * armB.itemVectors.dim) {
+    throw new Error(`arm B has ${armB.itemVectors.vectors.length / armB.itemVectors.dim} item vectors for ${data.catalogue.itemIds.length} catalogue items`);
+  }
+  const live = new LiveItems(data.catalogue);
+  const refreshMs = config.refreshHours * 3_600_000;
+  let refreshKey = Number.NaN;
+  let cf: ItemCf | undefined;
+  let popular: PopularItems | undefined;
+  const refresh = async (t: number) => {
+    const frozen = config.cfRefresh === 'frozen';
+    const key = frozen ? -1 : Math.floor(t / refreshMs);
+    if (key === refreshKey && cf && popular) return { cf, popular };
+    refreshKey = key;
+    const until = frozen ? data.testStart : key * refreshMs;
+    cf = await ItemCf.compute(conn, { since: until - config.cfLookbackDays * 86_400_000, until, topK: config.cfTopK });
+    popular = await PopularItems.compute(conn, data.catalogue.itemIds.length, data.catalogue.listedAt, until - config.popularityWindowHours * 3_600_000, until);
+    progress(`item-CF and popularity recomputed up to ${new Date(until).toISOString()}: ${cf.itemCount} items with neighbours`);
+    return { cf, popular };
+  };
+  const feedFor = (which: 'A' | 'B', r: FeedRequest): Feed => {
+    const excluded = (i: number) => r.seen.has(i);
+    if (which === 'A') {
+      const recent = [...r.history.slice(-config.cfRecentClicks), ...r.sessionClicks];
+      const cand = r.cf.recall(recent, { size: r.size, eligible: (i) => live.isLive(i, r.t) && !r.seen.has(i) });
+      return fillFeed(cand, r.size, r.popular, r.liveNow, excluded);
+    }
+    const m = r.model ?? armB.modelFor(r.userIdx);
+    const cand = recallForUser(
+      m,
+      index,
+      { longTerm: Int32Array.from(r.history.slice(-config.maxLongTerm)), shortTerm: Int32Array.from(r.sessionClicks), live: r.liveNow, seen: r.seen },
+      { ...config.recall, size: r.size },
+    );
+    return fillFeed(cand, r.size, r.popular, r.liveNow, excluded);
+  };
+  return { data, index, live, refresh, feedFor };
+}
+
 export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB, progress: (m: string) => void = () => {}): Promise<AbReport> {
   const t0 = Date.now();
   validateAbConfig(config);
@@ -176,25 +314,7 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
     const truth = await loadTruth(conn, inputs.datasetDir, data.catalogue.itemIds.length);
     const armB = typeof inputs.armB === 'function' ? inputs.armB(truth) : inputs.armB;
     progress(`${data.sessions.length} held-out sessions, ${data.catalogue.itemIds.length} items; building the constrained index for ${armB.label}`);
-    const index = ConstrainedIndex.build(
-      { dim: armB.itemVectors.dim, vectors: armB.itemVectors.vectors, itemIds: data.catalogue.itemIds, itemCategories: data.catalogue.categories },
-      config.index,
-    );
-    const live = new LiveItems(data.catalogue);
-    const refreshMs = config.refreshHours * 3_600_000;
-    let refreshKey = Number.NaN;
-    let cf: ItemCf | undefined;
-    let popular: PopularItems | undefined;
-    const refresh = async (t: number) => {
-      const key = Math.floor(t / refreshMs);
-      if (key === refreshKey && cf && popular) return { cf, popular };
-      refreshKey = key;
-      const until = key * refreshMs;
-      cf = await ItemCf.compute(conn, { since: until - config.cfLookbackDays * 86_400_000, until, topK: config.cfTopK });
-      popular = await PopularItems.compute(conn, data.catalogue.itemIds.length, data.catalogue.listedAt, until - config.popularityWindowHours * 3_600_000, until);
-      progress(`item-CF and popularity recomputed up to ${new Date(until).toISOString()}: ${cf.itemCount} items with neighbours`);
-      return { cf, popular };
-    };
+    const { live, refresh, feedFor } = await openFeeder(conn, data, armB, config, progress);
 
     const arms = { A: newArm(), B: newArm() };
     const liveEver = new Uint8Array(data.catalogue.itemIds.length);
@@ -206,7 +326,7 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
         skipped++;
         continue;
       }
-      const { cf: cfNow, popular: popularNow } = await refresh(session.startedAt);
+      const { cf, popular } = await refresh(session.startedAt);
       const log = data.logs.get(session.userIdx) ?? emptyLog();
       const armName = inArmB(config.seed, session.userIdx, config.shareB) ? 'B' : 'A';
       const arm = arms[armName];
@@ -216,35 +336,13 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
       const rng = new Rng(config.seed, 5_000_011 + ordinal);
       const activeVectors = drawActiveInterests(user, rng).map((t) => truth.topicVectors[t] as Float32Array);
 
-      const feedFor = (which: 'A' | 'B', t: number, liveNow: Int32Array, sessionClicks: number[], size: number): Feed => {
-        const excluded = (i: number) => seen.has(i);
-        if (which === 'A') {
-          const recent = [...history.slice(-config.cfRecentClicks), ...sessionClicks];
-          const cand = cfNow.recall(recent, { size, eligible: (i) => live.isLive(i, t) && !seen.has(i) });
-          return fillFeed(cand, size, popularNow, liveNow, excluded);
-        }
-        const m = model ?? armB.modelFor(session.userIdx);
-        const cand = recallForUser(
-          m,
-          index,
-          { longTerm: Int32Array.from(history.slice(-config.maxLongTerm)), shortTerm: Int32Array.from(sessionClicks), live: liveNow, seen },
-          { ...config.recall, size },
-        );
-        return fillFeed(cand, size, popularNow, liveNow, excluded);
-      };
-
       if (config.replay) {
-        const liveNow = live.at(session.startedAt);
         const targets = targetsOf(log, session.sessionKey);
         if (targets.length > 0) {
+          const liveNow = live.at(session.startedAt);
           for (const which of ['A', 'B'] as const) {
-            const feed = new Set(feedFor(which, session.startedAt, liveNow, [], config.pageSize * config.pagesPerSession).items.map((c) => c.itemIdx));
-            const hits = targets.filter((i) => feed.has(i)).length;
-            const r = arms[which].replay;
-            r.sessions++;
-            r.targets += targets.length;
-            r.hits += hits;
-            if (hits > 0) r.hitSessions++;
+            const feed = feedFor(which, { userIdx: session.userIdx, model, t: session.startedAt, liveNow, history, seen, sessionClicks: [], size: config.pageSize * config.pagesPerSession, cf, popular });
+            countReplay(arms[which].replay, feed, targets);
           }
         }
       }
@@ -256,7 +354,7 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
         const t = session.startedAt + page * config.pageGapMs;
         const liveNow = live.at(t);
         for (const i of liveNow) liveEver[i] = 1;
-        const feed = feedFor(armName, t, liveNow, sessionClicks, config.pageSize);
+        const feed = feedFor(armName, { userIdx: session.userIdx, model, t, liveNow, history, seen, sessionClicks, size: config.pageSize, cf, popular });
         arm.pages++;
         if (feed.fallbackFilled > 0) {
           arm.fallbackPages++;
@@ -292,6 +390,7 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
     if (usersA.length === 0 || usersB.length === 0) throw new Error(`one arm got no users (A: ${usersA.length}, B: ${usersB.length}); too few held-out sessions`);
     const total = (us: ArmCounts[]) => us.reduce((s, u) => ({ clicks: s.clicks + u.clicks, impressions: s.impressions + u.impressions }), { clicks: 0, impressions: 0 });
     return {
+      mode: 'simulation',
       seed: config.seed,
       testPeriod: { start: new Date(data.testStart).toISOString(), end: new Date(data.dataEnd).toISOString() },
       sessions: data.sessions.length,
@@ -306,6 +405,114 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
   } finally {
     db.close();
   }
+}
+
+/**
+ * The offline replay estimate alone, for data without a simulator (no truth/): for every held-out
+ * session with logged clicks, both arms build their feed at the session start exactly as the
+ * simulation's replay does (pageSize × pagesPerSession items, same history, seen set, live items,
+ * item-CF/popularity refresh), and we count the session's logged clicks that each feed holds; plus
+ * the diversity and coverage of those feeds. No users are split and no clicks are simulated.
+ */
+export async function runReplayOnly(inputs: ReplayInputs, config: AbConfig = DEFAULT_AB, progress: (m: string) => void = () => {}): Promise<ReplayOnlyReport> {
+  const t0 = Date.now();
+  validateAbConfig(config);
+  const db = await openDatabase(':memory:');
+  try {
+    const conn = db.connection;
+    await attachDatabase(conn, resolve(inputs.featuresDb), 'feat');
+    await attachDatabase(conn, resolve(inputs.tagsDb), 'tags');
+    const data = await loadAbData(conn, config.userSplits);
+    const armB = inputs.armB;
+    progress(`${data.sessions.length} held-out sessions, ${data.catalogue.itemIds.length} items; replay only (no truth/); building the constrained index for ${armB.label}`);
+    const { live, refresh, feedFor } = await openFeeder(conn, data, armB, config, progress);
+    const size = config.pageSize * config.pagesPerSession;
+    const arms = { A: newArm(), B: newArm() };
+    const liveEver = new Uint8Array(data.catalogue.itemIds.length);
+    let replaySessions = 0;
+    for (let ordinal = 0; ordinal < data.sessions.length; ordinal++) {
+      const session = data.sessions[ordinal] as HeldOutSession;
+      const log = data.logs.get(session.userIdx) ?? emptyLog();
+      const targets = targetsOf(log, session.sessionKey);
+      if (targets.length === 0) continue;
+      replaySessions++;
+      const { cf, popular } = await refresh(session.startedAt);
+      const history = historyBefore(log, session.startedAt, Math.max(config.maxLongTerm, config.cfRecentClicks));
+      const seen = seenBefore(log, session.startedAt);
+      const liveNow = live.at(session.startedAt);
+      for (const i of liveNow) liveEver[i] = 1;
+      const model = armB.modelFor(session.userIdx);
+      for (const which of ['A', 'B'] as const) {
+        const arm = arms[which];
+        const feed = feedFor(which, { userIdx: session.userIdx, model, t: session.startedAt, liveNow, history, seen, sessionClicks: [], size, cf, popular });
+        countReplay(arm.replay, feed, targets);
+        arm.sessions++;
+        arm.pages++;
+        if (feed.fallbackFilled > 0) {
+          arm.fallbackPages++;
+          arm.fallbackSlots += feed.fallbackFilled;
+        }
+        for (const c of feed.items) {
+          arm.shown.add(c.itemIdx);
+          arm.routes.set(c.route, (arm.routes.get(c.route) ?? 0) + 1);
+        }
+        const mix = categoryMix(feed.items.map((c) => data.catalogue.categories[c.itemIdx] as string));
+        arm.categoriesSum += mix.distinct;
+        arm.entropySum += mix.entropyBits;
+        const counts = arm.users.get(session.userIdx) ?? { clicks: 0, impressions: 0 };
+        counts.impressions += feed.items.length;
+        arm.users.set(session.userIdx, counts);
+      }
+      if ((ordinal + 1) % 1000 === 0) progress(`replayed ${ordinal + 1}/${data.sessions.length} sessions`);
+    }
+    if (replaySessions === 0) throw new Error('no held-out session has a logged click: nothing to replay');
+    let liveItemsSeen = 0;
+    for (const x of liveEver) liveItemsSeen += x;
+    return {
+      mode: 'replay_only',
+      note: REPLAY_ONLY_NOTE,
+      seed: config.seed,
+      testPeriod: { start: new Date(data.testStart).toISOString(), end: new Date(data.dataEnd).toISOString() },
+      sessions: data.sessions.length,
+      replaySessions,
+      feedSize: size,
+      liveItemsSeen,
+      armA: replayArmReport('item-CF', arms.A, liveItemsSeen),
+      armB: replayArmReport(armB.label, arms.B, liveItemsSeen),
+      seconds: (Date.now() - t0) / 1000,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+function countReplay(r: ArmState['replay'], feed: Feed, targets: readonly number[]): void {
+  const items = new Set(feed.items.map((c) => c.itemIdx));
+  const hits = targets.filter((i) => items.has(i)).length;
+  r.sessions++;
+  r.targets += targets.length;
+  r.hits += hits;
+  if (hits > 0) r.hitSessions++;
+}
+
+function replayArmReport(label: string, s: ArmState, liveItemsSeen: number): ReplayArmReport {
+  let feedItems = 0;
+  for (const u of s.users.values()) feedItems += u.impressions;
+  const base = armReport(label, s, liveItemsSeen, true);
+  return {
+    label,
+    feeds: s.sessions,
+    feedItems,
+    fallbackFeeds: s.fallbackPages,
+    fallbackFeedShare: base.fallbackPageShare,
+    fallbackSlots: s.fallbackSlots,
+    categoriesPerFeed: base.categoriesPerFeed,
+    categoryEntropyBits: base.categoryEntropyBits,
+    distinctItemsShown: base.distinctItemsShown,
+    coverage: base.coverage,
+    routeShare: base.routeShare,
+    replay: base.replay as ReplayEstimate,
+  };
 }
 
 /** The seeded coin that puts a user in arm B: one draw per user, independent of everything else. */

@@ -13,12 +13,18 @@ export interface MultiInterestRecallConfig {
   size: number;
   /** Candidates kept per (interest, route). */
   perRoute: number;
-  /** Categories each interest retrieves within (constrained routes). */
+  /** Categories each interest retrieves within (constrained routes); 0 = open routes only. */
   categoriesPerInterest: number;
   /** Unconstrained hits of an interest that vote for its categories. */
   categoryProbe: number;
   /** No category may fill more than ceil(share × size) slots while other candidates remain. */
   maxCategoryShare: number;
+  /**
+   * How the lists become one feed: 'quota' (default) interests take turns, rotating over their
+   * routes, under the category cap; 'score' merges every candidate by its inner product, best first,
+   * de-duplicated (the ComiRec full-ranking protocol's merge), no cap.
+   */
+  merge?: 'quota' | 'score';
 }
 
 export const DEFAULT_RECALL: MultiInterestRecallConfig = {
@@ -106,7 +112,22 @@ export function recallFromInterests(
   });
   perInterest.forEach((p, k) => p.routes.push({ route: 'open', hits: openLists[k] ?? [] }));
   perInterest.sort((a, b) => b.strength - a.strength || a.interest - b.interest);
+  if (config.merge === 'score') return mergeByScore(perInterest, config.size);
   return mergeWithQuotas(perInterest, index, config);
+}
+
+function mergeByScore(perInterest: InterestRoutes[], size: number): Candidate[] {
+  const all = perInterest.flatMap((p) => p.routes.flatMap((r) => r.hits));
+  all.sort((a, b) => b.score - a.score || a.itemIdx - b.itemIdx);
+  const feed: Candidate[] = [];
+  const taken = new Set<number>();
+  for (const c of all) {
+    if (feed.length >= size) break;
+    if (taken.has(c.itemIdx)) continue;
+    taken.add(c.itemIdx);
+    feed.push(c);
+  }
+  return feed;
 }
 
 /**
@@ -217,8 +238,10 @@ function binarySearch(sorted: Int32Array, x: number): boolean {
 }
 
 function validateConfig(c: MultiInterestRecallConfig): void {
-  for (const k of ['size', 'perRoute', 'categoriesPerInterest', 'categoryProbe'] as const) {
+  for (const k of ['size', 'perRoute', 'categoryProbe'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`recall config ${k} must be a positive integer, got ${c[k]}`);
   }
+  if (!Number.isInteger(c.categoriesPerInterest) || c.categoriesPerInterest < 0) throw new Error(`recall config categoriesPerInterest must be an integer >= 0, got ${c.categoriesPerInterest}`);
+  if (c.merge !== undefined && c.merge !== 'quota' && c.merge !== 'score') throw new Error(`recall config merge must be 'quota' or 'score', got ${String(c.merge)}`);
   if (!(c.maxCategoryShare > 0 && c.maxCategoryShare <= 1)) throw new Error(`recall config maxCategoryShare must be in (0, 1], got ${c.maxCategoryShare}`);
 }

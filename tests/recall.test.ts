@@ -35,6 +35,17 @@ describe('multi-interest recall', () => {
     }
   });
 
+  it('with categoriesPerInterest 0 uses open routes only; merge "score" ranks every candidate by inner product', () => {
+    const open = recallFromInterests([at(10), at(100)], index, { live: all, seen: new Set() }, { ...config, categoriesPerInterest: 0 });
+    expect(open.every((c) => c.route === 'open')).toBe(true);
+    expect(open).toHaveLength(6);
+    // Score merge: the six items nearest either interest (0 and 1 both at distance 0 from theirs), best first.
+    const byScore = recallFromInterests([at(10), at(100)], index, { live: all, seen: new Set() }, { ...config, categoriesPerInterest: 0, merge: 'score' });
+    expect(byScore.map((c) => c.itemIdx).sort((a, b) => a - b)).toEqual([1, 2, 3, 12, 13, 14]);
+    for (let r = 1; r < byScore.length; r++) expect(byScore[r]!.score).toBeLessThanOrEqual(byScore[r - 1]!.score);
+    expect(() => recallFromInterests([at(10)], index, { live: all, seen: new Set() }, { ...config, categoriesPerInterest: -1 })).toThrow(/categoriesPerInterest/);
+  });
+
   it('keeps each route exactly its top-k among unseen live items however many top items were seen', () => {
     // The five jade items nearest the interest are seen. Faiss is asked for k + (seen live items), so
     // the routes still bring the next three jade items; asking for k alone would return only seen ones.
