@@ -4,7 +4,11 @@
  * simulation (same users, sessions and seeds). Diagnostics only: the oracle pieces read the truth.
  *
  *   node dist/bench/abDiagnosis.js --seed 1 [--variants a,b,c] [--artifacts DIR]
+ *
+ * Reads the newest finished stage folders under the artifacts root (default: the local services'
+ * `.data/artifacts`, where `make demo` leaves a small-scale retrain).
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_AB, runAbTest, type AbConfig, type AbReport, type ArmBModels } from '../evaluation/abTest';
@@ -13,23 +17,31 @@ import type { Truth } from '../evaluation/truth';
 import { readItemVectors } from '../models/vectorFiles';
 import { trainedInterestModel } from '../models/trainedInterestModel';
 import type { InterestModel } from '../retrieval/types';
+import { dataDir } from '../platform/paths';
 
-const ART = '/work/main/.data/artifacts';
 const { values } = parseArgs({
   options: {
     seed: { type: 'string', default: '1' },
     variants: { type: 'string', default: '' },
-    artifacts: { type: 'string', default: ART },
+    artifacts: { type: 'string', default: join(dataDir, 'artifacts') },
     bootstrap: { type: 'string', default: '500' },
   },
 });
 const art = values.artifacts as string;
+/** The newest finished (manifest.json written) folder of a stage. */
+function latestStageDir(stage: string): string {
+  const root = join(art, stage);
+  const done = existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, 'manifest.json'))) : [];
+  if (done.length === 0) throw new Error(`no finished ${stage} stage under ${art}: run a retrain first (make demo)`);
+  const newest = done.map((d) => ({ d, t: statSync(join(root, d, 'manifest.json')).mtimeMs })).sort((a, b) => b.t - a.t)[0]?.d as string;
+  return join(root, newest);
+}
 const paths = {
-  data: join(art, 'generated/0a36599dd54ee019a9ae/data'),
-  features: join(art, 'features/b53255acf93a8011e804/features.duckdb'),
-  tags: join(art, 'tagging/63ba14e91a26a6b84f9e/tags.duckdb'),
-  itemVectors: join(art, 'item_embedding/8f304a3e46405faddb70/item_vectors.parquet'),
-  multiInterest: join(art, 'multi_interest_trial/51cd3c9fcb426386f27f/multi_interest'),
+  data: join(latestStageDir('generated'), 'data'),
+  features: join(latestStageDir('features'), 'features.duckdb'),
+  tags: join(latestStageDir('tagging'), 'tags.duckdb'),
+  itemVectors: join(latestStageDir('item_embedding'), 'item_vectors.parquet'),
+  multiInterest: join(latestStageDir('multi_interest'), 'multi_interest'),
 };
 
 function unitRows(v: Float32Array, dim: number): Float32Array {
