@@ -72,9 +72,16 @@ export async function followRetrain(handle: WorkflowHandle<typeof retrainRecall>
     }
     const table = rows.length ? renderTable(rows) : last;
     if (table !== last) {
-      if (tty && printedLines) process.stdout.write(`\x1b[${printedLines}A\x1b[0J`);
-      console.log(table);
-      printedLines = table.split('\n').length;
+      if (tty) {
+        if (printedLines) process.stdout.write(`\x1b[${printedLines}A\x1b[0J`);
+        console.log(table);
+        printedLines = table.split('\n').length;
+      } else {
+        // A log file cannot be redrawn: print the table once, then only the rows that changed.
+        const before = new Set(last.split('\n'));
+        const lines = table.split('\n').filter((l) => !before.has(l));
+        console.log(last ? lines.join('\n') : table);
+      }
       last = table;
     }
     const waiting = rows.find((r) => r.status === 'waiting_for_retry');
