@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { runSqlFile } from '../platform/duckdb';
 import { loadCatalogue } from '../retrieval/catalogue';
 import type { Catalogue } from '../retrieval/types';
+import { lowerBound } from '../platform/binarySearch';
 
 /**
  * What the A/B simulator reads from the feature DB (attached as `feat`) and the tags DB (`tags`):
@@ -87,12 +88,5 @@ export async function loadAbData(conn: DuckDBConnection, userSplits: readonly st
 
 /** How many entries of an ascending time array lie strictly before t. */
 export function countBefore(times: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = times.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((times[mid] as number) < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return lowerBound(times, t);
 }

@@ -302,15 +302,25 @@ async function openFeeder(conn: DuckDBConnection, data: AbData, armB: ArmBModels
   return { data, index, live, refresh, feedFor };
 }
 
-export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB, progress: (m: string) => void = () => {}): Promise<AbReport> {
-  const t0 = Date.now();
-  validateAbConfig(config);
+/** An in-memory DuckDB with the features and tags attached, and the held-out sessions read from them. */
+async function openAbData(inputs: { featuresDb: string; tagsDb: string }, config: AbConfig) {
   const db = await openDatabase(':memory:');
   try {
     const conn = db.connection;
     await attachDatabase(conn, resolve(inputs.featuresDb), 'feat');
     await attachDatabase(conn, resolve(inputs.tagsDb), 'tags');
-    const data = await loadAbData(conn, config.userSplits);
+    return { db, conn, data: await loadAbData(conn, config.userSplits) };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB, progress: (m: string) => void = () => {}): Promise<AbReport> {
+  const t0 = Date.now();
+  validateAbConfig(config);
+  const { db, conn, data } = await openAbData(inputs, config);
+  try {
     const truth = await loadTruth(conn, inputs.datasetDir, data.catalogue.itemIds.length);
     const armB = typeof inputs.armB === 'function' ? inputs.armB(truth) : inputs.armB;
     progress(`${data.sessions.length} held-out sessions, ${data.catalogue.itemIds.length} items; building the constrained index for ${armB.label}`);
@@ -417,12 +427,8 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
 export async function runReplayOnly(inputs: ReplayInputs, config: AbConfig = DEFAULT_AB, progress: (m: string) => void = () => {}): Promise<ReplayOnlyReport> {
   const t0 = Date.now();
   validateAbConfig(config);
-  const db = await openDatabase(':memory:');
+  const { db, conn, data } = await openAbData(inputs, config);
   try {
-    const conn = db.connection;
-    await attachDatabase(conn, resolve(inputs.featuresDb), 'feat');
-    await attachDatabase(conn, resolve(inputs.tagsDb), 'tags');
-    const data = await loadAbData(conn, config.userSplits);
     const armB = inputs.armB;
     progress(`${data.sessions.length} held-out sessions, ${data.catalogue.itemIds.length} items; replay only (no truth/); building the constrained index for ${armB.label}`);
     const { live, refresh, feedFor } = await openFeeder(conn, data, armB, config, progress);
