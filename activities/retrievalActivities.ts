@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_AB, hasTruth as datasetHasTruth, runAbTest as simulateAb, runReplayOnly, type AbConfig, type AbReport, type ReplayOnlyReport } from '../evaluation/abTest';
-import { formatAbReport } from '../evaluation/abReport';
+import { abMetrics, formatAbReport } from '../evaluation/abReport';
 import { mergeConfig } from '../pipeline/retrainConfig';
 import { buildItemIndex } from '../retrieval/catalogue';
 import type { StageRef } from '../workflows/types';
@@ -70,34 +70,7 @@ export async function runAbTest(input: {
         model.dispose();
       }
     },
-    (r): Record<string, number | string> =>
-      r.mode === 'replay_only'
-        ? {
-            mode: 'replay_only',
-            replay_sessions: r.replaySessions,
-            replay_recall_item_cf: r.armA.replay.recall,
-            replay_recall_multi_interest: r.armB.replay.recall,
-            replay_hit_rate_item_cf: r.armA.replay.hitRate,
-            replay_hit_rate_multi_interest: r.armB.replay.hitRate,
-            categories_per_feed_item_cf: r.armA.categoriesPerFeed,
-            categories_per_feed_multi_interest: r.armB.categoriesPerFeed,
-            coverage_item_cf: r.armA.coverage,
-            coverage_multi_interest: r.armB.coverage,
-          }
-        : {
-            mode: 'simulation',
-            ctr_item_cf: r.armA.ctr,
-            ctr_multi_interest: r.armB.ctr,
-            ctr_lift: r.bootstrap.lift,
-            ctr_lift_ci_low: r.bootstrap.ci[0],
-            ctr_lift_ci_high: r.bootstrap.ci[1],
-            ctr_lift_z_ci_low: r.zTest.liftCi[0],
-            ctr_lift_z_ci_high: r.zTest.liftCi[1],
-            p_value: r.zTest.pValue,
-            categories_per_feed_item_cf: r.armA.categoriesPerFeed,
-            categories_per_feed_multi_interest: r.armB.categoriesPerFeed,
-            ...(r.armA.replay && r.armB.replay ? { replay_recall_item_cf: r.armA.replay.recall, replay_recall_multi_interest: r.armB.replay.recall } : {}),
-          },
+    abMetrics,
   );
   return ref;
 }

@@ -6,6 +6,8 @@ import { flattenParams, sweepPointName, type RunRef } from '../experiments/namin
 import { registerBundle } from '../experiments/registry';
 import { createTracker } from '../experiments/trackerConfig';
 import type { TrackedRun, Tracker } from '../experiments/tracking';
+import { abMetrics } from '../evaluation/abReport';
+import type { AbReport, ReplayOnlyReport } from '../evaluation/abTest';
 import type { MethodMetrics } from '../evaluation/userEval';
 import type { ResolvedConfig } from '../pipeline/retrainConfig';
 import type { StageRef } from '../workflows/types';
@@ -176,22 +178,11 @@ async function logStageContents(handle: TrackingHandle, stage: TrackedRun, ref: 
       await uploadIfPresent(stage, ref.dir, ['items.faiss', 'items.idmap.json', 'report.json'], 'index');
       break;
     case 'ab_test': {
-      const r = readReport<{ armA?: { ctr: number; categoriesPerFeed: number; coverage: number }; armB?: { ctr: number; categoriesPerFeed: number; coverage: number }; bootstrap?: { lift: number; ci: [number, number] }; zTest?: { liftCi: [number, number]; pValue: number } }>(ref);
-      if (r?.armA && r.armB && r.bootstrap && r.zTest) {
-        await stage.logMetrics({
-          ctr_item_cf: r.armA.ctr,
-          ctr_multi_interest: r.armB.ctr,
-          ctr_lift: r.bootstrap.lift,
-          ctr_lift_ci_low: r.bootstrap.ci[0],
-          ctr_lift_ci_high: r.bootstrap.ci[1],
-          ctr_lift_z_ci_low: r.zTest.liftCi[0],
-          ctr_lift_z_ci_high: r.zTest.liftCi[1],
-          ctr_lift_p_value: r.zTest.pValue,
-          categories_per_feed_item_cf: r.armA.categoriesPerFeed,
-          categories_per_feed_multi_interest: r.armB.categoriesPerFeed,
-          coverage_item_cf: r.armA.coverage,
-          coverage_multi_interest: r.armB.coverage,
-        });
+      const r = readReport<AbReport | ReplayOnlyReport>(ref);
+      if (r?.armA && r.armB) {
+        const { mode, ...metrics } = abMetrics(r);
+        await stage.setTags({ 'curio.ab_mode': String(mode) });
+        await stage.logMetrics(metrics as Record<string, number>);
       }
       await uploadIfPresent(stage, ref.dir, ['report.json', 'report.md']);
       break;

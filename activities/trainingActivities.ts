@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
 import { itemEmbeddingStage, keywordStage, multiInterestStage } from '../pipeline/modelStages';
 import type { ResolvedConfig } from '../pipeline/retrainConfig';
 import type { StageRef } from '../workflows/types';
@@ -10,11 +9,6 @@ import { runStage } from './stageRunner';
  * a time. A retried attempt (after a crash of the worker, say) finds the checkpoints the previous
  * attempt left in the stage's scratch folder and resumes from the last finished epoch.
  */
-
-function attemptNote(): Record<string, number> {
-  const info = Context.current().info;
-  return { attempt: info.attempt };
-}
 
 export async function trainItemEmbeddings(input: { features: StageRef; tags: StageRef; config: ResolvedConfig }): Promise<StageRef> {
   const { ref } = await runStage(
@@ -31,7 +25,6 @@ export async function trainItemEmbeddings(input: { features: StageRef; tags: Sta
         io,
       ),
     (r) => ({
-      ...attemptNote(),
       resumed_from_epoch: r.itemUnit.resumedFromEpoch,
       epochs_run: r.itemUnit.epochsRun.join(','),
       next_click_recall_cold: r.nextClick.itemUnit.recallCold,
@@ -57,7 +50,7 @@ export async function trainKeywordModel(input: { features: StageRef; tags: Stage
         },
         io,
       ),
-    (r) => ({ ...attemptNote(), recall_at_50: r.withTransfer.recall_at_50, recall_at_50_no_transfer: r.withoutTransfer.recall_at_50, held_out_searches: r.heldOutSearches }),
+    (r) => ({ recall_at_50: r.withTransfer.recall_at_50, recall_at_50_no_transfer: r.withoutTransfer.recall_at_50, held_out_searches: r.heldOutSearches }),
   );
   return ref;
 }
@@ -85,7 +78,6 @@ export async function trainMultiInterest(input: {
         io,
       ),
     (r) => ({
-      ...attemptNote(),
       lambda: r.lambda,
       valid_recall_at_50: r.multiInterest.valid.recall_at_50,
       test_recall_at_50: r.multiInterest.test.recall_at_50,

@@ -64,3 +64,40 @@ function formatReplayOnly(r: ReplayOnlyReport): string {
     `(${r.seconds.toFixed(1)} s)`,
   ].join('\n');
 }
+
+/**
+ * The headline numbers of an A/B report, under the names the stage summary and MLflow both use.
+ * `mode` is the only string; everything else is a metric.
+ */
+export function abMetrics(r: AbReport | ReplayOnlyReport): Record<string, number | string> {
+  const common = {
+    categories_per_feed_item_cf: r.armA.categoriesPerFeed,
+    categories_per_feed_multi_interest: r.armB.categoriesPerFeed,
+    coverage_item_cf: r.armA.coverage,
+    coverage_multi_interest: r.armB.coverage,
+  };
+  if (r.mode === 'replay_only') {
+    return {
+      mode: 'replay_only',
+      replay_sessions: r.replaySessions,
+      replay_recall_item_cf: r.armA.replay.recall,
+      replay_recall_multi_interest: r.armB.replay.recall,
+      replay_hit_rate_item_cf: r.armA.replay.hitRate,
+      replay_hit_rate_multi_interest: r.armB.replay.hitRate,
+      ...common,
+    };
+  }
+  return {
+    mode: 'simulation',
+    ctr_item_cf: r.armA.ctr,
+    ctr_multi_interest: r.armB.ctr,
+    ctr_lift: r.bootstrap.lift,
+    ctr_lift_ci_low: r.bootstrap.ci[0],
+    ctr_lift_ci_high: r.bootstrap.ci[1],
+    ctr_lift_z_ci_low: r.zTest.liftCi[0],
+    ctr_lift_z_ci_high: r.zTest.liftCi[1],
+    ctr_lift_p_value: r.zTest.pValue,
+    ...common,
+    ...(r.armA.replay && r.armB.replay ? { replay_recall_item_cf: r.armA.replay.recall, replay_recall_multi_interest: r.armB.replay.recall } : {}),
+  };
+}
