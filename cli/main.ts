@@ -2,6 +2,7 @@
 import { demoCommand } from './commands/demo';
 import { generateCommand } from './commands/generate';
 import { ingestCommand } from './commands/ingest';
+import { importCommand } from './commands/import';
 import { taggingEvalCommand } from './commands/taggingEval';
 import { trainCommand } from './commands/train';
 import { abortCommand, retrainCommand, retryCommand } from './commands/retrain';
@@ -24,6 +25,7 @@ export interface Command {
 const commands: Record<string, Command> = {
   generate: generateCommand,
   ingest: ingestCommand,
+  import: importCommand,
   'tagging-eval': taggingEvalCommand,
   train: trainCommand,
   retrain: retrainCommand,

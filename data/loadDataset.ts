@@ -4,6 +4,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDatabase, runSqlFile, discardDatabase } from '../platform/duckdb';
 import { CONTRACT_VERSION, TABLE_ORDER, TABLES, type TableName } from './contract';
+import { CONTRACT_CSV, readDelimitedFile, scanDelimitedFile, type FileShape } from './delimitedFile';
 import { DataValidationError, type ValidationIssue } from './validationError';
 
 /**
@@ -98,65 +99,22 @@ export async function datasetDigest(dir: string, tables: TableFiles[]): Promise<
   return h.digest('hex');
 }
 
-/** CSV files must be non-empty UTF-8; the first bad byte is reported with its line. */
-export async function precheckCsv(file: string): Promise<void> {
-  if (statSync(file).size === 0) throw new DataValidationError([{ file, reason: 'is empty' }]);
-  let line = 1;
-  let carry = Buffer.alloc(0);
-  let offset = 0;
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  for await (const raw of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    const chunk = Buffer.concat([carry, raw as Buffer]);
-    // Keep an incomplete trailing sequence for the next chunk.
-    let end = chunk.length;
-    for (let back = 1; back <= 3 && back <= chunk.length; back++) {
-      const b = chunk[chunk.length - back] as number;
-      if ((b & 0xc0) === 0xc0) {
-        const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
-        if (need > back) end = chunk.length - back;
-        break;
-      }
-      if ((b & 0x80) === 0) break;
-    }
-    const body = chunk.subarray(0, end);
-    try {
-      decoder.decode(body, { stream: true });
-    } catch {
-      const bad = firstInvalidUtf8(body);
-      const before = body.subarray(0, bad);
-      const lineNo = line + before.reduce((n, b) => n + (b === 0x0a ? 1 : 0), 0);
-      throw new DataValidationError([
-        { file, row: lineNo - 1, reason: `invalid UTF-8 at byte ${offset + bad} (line ${lineNo}); files must be UTF-8 encoded` },
-      ]);
-    }
-    for (const b of body) if (b === 0x0a) line++;
-    offset += body.length;
-    carry = Buffer.from(chunk.subarray(end));
-  }
-  if (carry.length > 0) {
-    throw new DataValidationError([{ file, row: line - 1, reason: `invalid UTF-8 at byte ${offset} (line ${line}): truncated character at end of file` }]);
-  }
+/**
+ * CSV files must be non-empty UTF-8 with one header and rows of as many fields, every quote closed;
+ * the first problems are reported with their row and line. Returns the header and row count.
+ */
+export function precheckCsv(file: string): Promise<FileShape> {
+  return scanDelimitedFile(file, CONTRACT_CSV);
 }
 
-function firstInvalidUtf8(buf: Buffer): number {
-  let i = 0;
-  while (i < buf.length) {
-    const b = buf[i] as number;
-    const need = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
-    if (need === 0 || i + need > buf.length) return i;
-    for (let k = 1; k < need; k++) if (((buf[i + k] as number) & 0xc0) !== 0x80) return i;
-    if (need === 3 && b === 0xe0 && (buf[i + 1] as number) < 0xa0) return i;
-    if (need === 3 && b === 0xed && (buf[i + 1] as number) >= 0xa0) return i;
-    if (need === 4 && b === 0xf0 && (buf[i + 1] as number) < 0x90) return i;
-    if (need === 4 && b === 0xf4 && (buf[i + 1] as number) >= 0x90) return i;
-    i += need;
-  }
-  return buf.length;
-}
-
-async function stageFile(conn: DuckDBConnection, table: TableName, format: FileFormat, file: string): Promise<number> {
+async function stageFile(conn: DuckDBConnection, table: TableName, format: FileFormat, file: string, csvShape?: FileShape): Promise<number> {
   try {
-    await runSqlFile(conn, format === 'csv' ? 'load/read_csv' : 'load/read_parquet', { file });
+    if (format === 'csv') {
+      if (!csvShape) throw new Error(`internal: ${file} was not prechecked`);
+      await readDelimitedFile(conn, file, CONTRACT_CSV, csvShape.header);
+    } else {
+      await runSqlFile(conn, 'load/read_parquet', { file });
+    }
   } catch (err) {
     throw new DataValidationError([{ file, reason: `cannot be read as ${format.toUpperCase()}: ${(err as Error).message.replace(/^sql\/[^:]+: /, '')}` }]);
   }
@@ -179,7 +137,8 @@ export async function loadDataset(opts: LoadOptions): Promise<LoadReport> {
   const t0 = Date.now();
   const progress = opts.progress ?? (() => {});
   const tables = locateTables(opts.dir);
-  for (const t of tables) if (t.format === 'csv') for (const f of t.files) await precheckCsv(f);
+  const csvShapes = new Map<string, FileShape>();
+  for (const t of tables) if (t.format === 'csv') for (const f of t.files) csvShapes.set(f, await precheckCsv(f));
   const digest = await datasetDigest(opts.dir, tables);
 
   const out = resolve(opts.out);
@@ -193,7 +152,7 @@ export async function loadDataset(opts: LoadOptions): Promise<LoadReport> {
     await runSqlFile(conn, 'load/create_raw');
     for (const t of tables) {
       for (const f of t.files) {
-        const n = await stageFile(conn, t.table, t.format, f);
+        const n = await stageFile(conn, t.table, t.format, f, csvShapes.get(f));
         progress(`read ${relative(resolve(opts.dir), f)}: ${n} rows`);
       }
     }

@@ -149,6 +149,73 @@ describe('loading a dataset folder', () => {
     expect(err.message).toContain('has events in more than one form');
   });
 
+  it('reports an unterminated quote as such, with its row, line and column', async () => {
+    const items = [...goodItems.slice(0, 2), 'i2,"青花 梅瓶 景德镇,s2,800.5,2026-06-01T11:00:00,2026-06-03T11:00:00,,', goodItems[3] as string];
+    const dir = folder({ 'items.csv': csv(items), 'events.csv': csv(goodEvents) });
+    const err = await failure(dir);
+    expect(err.issues).toEqual([
+      { file: join(dir, 'items.csv'), row: 2, column: 'title', reason: 'unterminated quote: the quoted value that opens on line 3 never closes' },
+    ]);
+    expect(err.message).not.toContain('required column is missing');
+  });
+
+  it('reports rows with more or fewer fields than the header, with row and line', async () => {
+    const events = [...goodEvents, 'u3,i1,click,2026-06-01 14:00:00,,feed,0,,extra', 'u3,i2,click'];
+    // A quoted line break keeps row and line apart: row 2 spans lines 3 and 4.
+    const items = [goodItems[0] as string, goodItems[1] as string, 'i2,"青花\n梅瓶",s2,800.5,2026-06-01T11:00:00,2026-06-03T11:00:00,,', 'i3,t,s1,300,2026-06-01 12:00:00'];
+    const dir = folder({ 'items.csv': csv(items), 'events.csv': csv(events) });
+    let err = await failure(dir);
+    expect(err.issues).toEqual([{ file: join(dir, 'items.csv'), row: 3, reason: 'fewer fields than the header: 5, the header has 8 (line 5)' }]);
+    err = await failure(folder({ 'items.csv': csv(goodItems), 'events.csv': csv(events) }));
+    expect(err.total).toBe(2);
+    expect(err.issues.map((i) => [i.row, i.reason])).toEqual([
+      [5, 'more fields than the header: 9, the header has 8 (line 6)'],
+      [6, 'fewer fields than the header: 3, the header has 8 (line 7)'],
+    ]);
+  });
+
+  it('rejects text after a closing quote instead of dropping it', async () => {
+    const items = [...goodItems, 'i4,"5" vase,s1,1,2026-06-01,2026-06-02,,'];
+    const dir = folder({ 'items.csv': csv(items), 'events.csv': csv(goodEvents) });
+    const err = await failure(dir);
+    expect(err.issues).toEqual([
+      { file: join(dir, 'items.csv'), row: 4, column: 'title', reason: 'text after a closing quote (line 5); a quote inside a quoted value must be doubled ("")' },
+    ]);
+  });
+
+  it('reads quoted delimiters, doubled quotes, quoted line breaks, CRLF and blank lines', async () => {
+    const items = [
+      ITEMS_HEADER,
+      'i1,"清代 ""和田玉"", 籽料",s1,1200,2026-06-01 10:00:00,2026-06-02 10:00:00,jade,',
+      '',
+      'i2,"青花\r\n梅瓶",s2,800.5,2026-06-01T11:00:00,2026-06-03T11:00:00,,',
+      'i3,5" Qing vase,s1,300,2026-06-01 12:00:00,2026-06-01 20:00:00,,',
+    ];
+    const events = ['user_id,item_id,event_type,ts,source', 'u1,i1,click,2026-06-01 12:00:05,feed', 'u1,i3,bid,2026-06-01 13:00:00,detail', 'u1,i2,win,2026-06-01 14:00:00,detail'];
+    const dir = folder({ 'items.csv': items.join('\r\n') + '\r\n', 'events.csv': csv(events) });
+    const out = join(root, 'quoted.duckdb');
+    const report = await loadDataset({ dir, out });
+    expect(report.rows).toEqual({ items: 3, events: 3, searches: 0 });
+    const db = await openDatabase(out, { access_mode: 'READ_ONLY' });
+    try {
+      const titles = (await db.connection.runAndReadAll('SELECT item_id, title FROM items ORDER BY item_id')).getRowObjectsJS();
+      expect(titles).toEqual([
+        { item_id: 'i1', title: '清代 "和田玉", 籽料' },
+        { item_id: 'i2', title: '青花\r\n梅瓶' },
+        { item_id: 'i3', title: '5" Qing vase' },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('names a column that appears twice in the header', async () => {
+    const items = goodItems.map((l, i) => (i === 0 ? l.replace('category', 'title') : l));
+    const dir = folder({ 'items.csv': csv(items), 'events.csv': csv(goodEvents) });
+    const err = await failure(dir);
+    expect(err.issues).toEqual([{ file: join(dir, 'items.csv'), column: 'title', reason: 'appears more than once in the header (fields 2 and 7)' }]);
+  });
+
   it('quarantines bad rows with their reasons instead of failing, when asked', async () => {
     const items = [...goodItems, 'i4,,s1,5,2026-06-01,2026-06-02,,'];
     const events = [...goodEvents, 'u1,i4,click,2026-06-01 14:00:00,,feed,0,', 'u1,i1,buy,2026-06-01 14:00:00,,feed,0,'];

@@ -1,0 +1,1 @@
+SELECT count(*)::BIGINT AS n FROM import_issues;
