@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateMarketplace } from '../data/generator/generate';
 import { contentKey, produceStage } from '../pipeline/artifacts';
-import { digestOfFolder, featuresStage, lexiconDigest, loadStage, taggingStage } from '../pipeline/dataStages';
+import { digestOfFolder, featuresStage, lexiconDigest, loadStage, taggingStage, taggingSummary } from '../pipeline/dataStages';
 import { resolveRetrainConfig, applyOverrides, type ResolvedConfig } from '../pipeline/retrainConfig';
 import type { RetrainInput, StageRef } from '../workflows/types';
 import { artifactsRoot, heartbeater, runStage, toFailure } from './stageRunner';
@@ -66,7 +66,7 @@ export async function tagItems(input: { load: StageRef; params: ResolvedConfig['
     'tagging',
     { load: input.load.digest, params: input.params, lexicon: lexiconDigest() },
     (io) => taggingStage({ datasetDb: join(input.load.dir, 'dataset.duckdb'), params: input.params }, io),
-    (r) => ({ tags: r.tags, mined: r.minedTags, visual_clusters: r.visualClusters, titles_per_second: Math.round(r.titlesPerSecond) }),
+    taggingSummary,
   );
   return ref;
 }

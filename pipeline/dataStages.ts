@@ -35,6 +35,34 @@ export async function featuresStage(input: { datasetDb: string; params: FeatureP
 
 export async function taggingStage(input: { datasetDb: string; params: TaggingParams }, io: StageIo): Promise<TaggingReport> {
   const report = await tagItems(input.datasetDb, join(io.out, 'tags.duckdb'), input.params);
+  // report.json also feeds the stage's MLflow metrics (every number in it, flattened).
   writeFileSync(join(io.out, 'report.json'), JSON.stringify(report, null, 2));
   return report;
 }
+
+/**
+ * The tagging stage's headline numbers (the stage table, the workflow's progress query, the stage
+ * run's MLflow metrics): what the tagger found and how each item's category was decided.
+ * classifier_heldout_accuracy is absent when no classifier could be measured (too few labelled items).
+ */
+export function taggingSummary(r: TaggingReport): Record<string, number | string> {
+  const c = r.categories;
+  return {
+    tags: r.tags,
+    mined: r.minedTags,
+    visual_clusters: r.visualClusters,
+    titles_per_second: Math.round(r.titlesPerSecond),
+    lexicon_in_scope: r.lexicon.inScope ? 1 : 0,
+    lexicon_coverage: round(r.lexicon.coverage),
+    items_with_3_tags: round(r.informativeTags.shareWithAtLeastThree),
+    categories: c.count,
+    category_method: c.method,
+    categories_from_form: c.bySource.form ?? 0,
+    categories_derived: (c.bySource.classifier ?? 0) + (c.bySource.visual ?? 0) + (c.bySource.cluster ?? 0),
+    categories_missing: c.bySource.none ?? 0,
+    category_clusters: c.clusters,
+    ...(typeof c.classifier?.accuracy === 'number' ? { classifier_heldout_accuracy: round(c.classifier.accuracy) } : {}),
+  };
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -27,9 +27,27 @@ const SURNAMES = new Set(
 );
 const MAKER_SUFFIX = /^(监制|手作|制|作|款)/;
 
-/** Normalises a title for matching: full-width to ASCII (NFKC), lower-case Latin. */
+const HTML_ENTITIES: Record<string, string> = { amp: '&', quot: '"', apos: "'", lt: '<', gt: '>', nbsp: ' ', reg: '®', trade: '™', copy: '©' };
+/** Trade marks say nothing about an item, and NFKC would glue ™ to its word as "TM" ("Crayola™" → "crayolatm"). */
+const MARKS = /[™®©℠]/g;
+const HTML_REFERENCE = /&(?:#(\d{1,6})|#x([0-9a-f]{1,6})|([a-z]+));/gi;
+
+function decodeHtmlReferences(text: string): string {
+  return text.replace(HTML_REFERENCE, (whole, dec: string | undefined, hex: string | undefined, name: string | undefined) => {
+    const code = dec !== undefined ? Number(dec) : hex !== undefined ? parseInt(hex, 16) : undefined;
+    if (code !== undefined) return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    return HTML_ENTITIES[(name ?? '').toLowerCase()] ?? whole;
+  });
+}
+
+/**
+ * Normalises a title for matching: HTML character references decoded (marketplace exports carry
+ * "See &amp; Do", "18&quot; Doll"), full-width to ASCII (NFKC), lower-case Latin.
+ */
 export function normalizeTitle(title: string): string {
-  return title.normalize('NFKC').toLowerCase();
+  // Twice: exports escape some titles twice ("ALEX&amp;reg;").
+  const decoded = title.includes('&') ? decodeHtmlReferences(decodeHtmlReferences(title)) : title;
+  return decoded.replace(MARKS, ' ').normalize('NFKC').toLowerCase();
 }
 
 interface TrieNode {

@@ -17,7 +17,8 @@ export interface TypeScore {
 
 export interface TaggingEvaluation {
   byType: TypeScore[];
-  categoryAccuracy: { source: string; items: number; accuracy: number }[];
+  /** By category source; purity also scores categories without a truth name (clusters), see evaluate_category.sql. */
+  categoryAccuracy: { source: string; items: number; accuracy: number; purity: number }[];
 }
 
 /** Compares a tagging database with a synthetic dataset's truth/items.parquet. */
@@ -40,6 +41,7 @@ export async function evaluateTagging(tagsDb: string, datasetDir: string): Promi
       source: r.source === null ? 'all' : String(r.source),
       items: Number(r.items),
       accuracy: Number(r.accuracy),
+      purity: Number(r.purity),
     }));
     return { byType, categoryAccuracy };
   } finally {

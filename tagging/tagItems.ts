@@ -1,19 +1,27 @@
 import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { zho as chineseStopWordList } from 'stopword';
 import { FLOAT, LIST, VARCHAR, type DuckDBAppender } from '@duckdb/node-api';
+import { ConfigError } from '../models/config';
 import { attachDatabase, openDatabase, runSqlFile, discardDatabase } from '../platform/duckdb';
 import { kmeans } from '../platform/faiss';
+import { assignCategories, UNCATEGORISED, type CategoryItem, type CategoryReport } from './assignCategories';
 import { EntityRecognizer, normalizeTitle, type Entity } from './entityRecognizer';
+import { buildCategorySynonyms } from './formCategories';
+import { isLatinStopWord } from './latinAnalyzer';
 import { loadLexicon, type Lexicon } from './lexicon';
-import { DEFAULT_MINING, mineTags, type MiningParams } from './tagMining';
+import { decideLexiconScope, entitiesInScope, LEXICON_SCOPE_MODES, type LexiconScope, type LexiconScopeMode } from './lexiconScope';
+import { DEFAULT_MINING, mineTagsDetailed, type DropReason, type MiningParams } from './tagMining';
 import { Tokenizer } from './tokenizer';
+import { findYears, yearTags, type YearMatch } from './years';
 
 /**
  * The tagging stage: every item's title becomes entities (dictionary + rules), tokens and mined
  * phrase tags; image embeddings become visual tags (Faiss k-means clusters); every item gets a
- * coarse category (the listing form's, else derived from its tags, else from its visual cluster).
- * Output: the `tags` vocabulary and `item_tags(item_id, tag_id, source, weight)`, plus the entities,
- * tokens and categories behind them.
+ * coarse category (the listing form's as given, else a classifier's trained on the items that have
+ * one, else a cluster of similar items). The cultural-artifact lexicon is applied only to datasets it
+ * covers (tagging/lexiconScope.ts). Output: the `tags` vocabulary and
+ * `item_tags(item_id, tag_id, source, weight)`, plus the entities, tokens and categories behind them.
  */
 
 export interface TaggingParams {
@@ -21,9 +29,45 @@ export interface TaggingParams {
   /** Visual clusters; 0 = derived from the number of items with an image embedding. */
   visualClusters: number;
   mining: MiningParams;
+  /** 'auto': the lexicon applies when its coverage of the titles reaches lexiconMinCoverage; 'on'/'off' force it. */
+  lexiconScope: LexiconScopeMode;
+  /** Share of titles that must name lexicon entities of ≥ 2 types for the lexicon to apply (see lexiconScope.ts). */
+  lexiconMinCoverage: number;
+  /**
+   * Form-category synonyms, [raw, canonical] pairs (a list, not an object, so the Start Workflow
+   * form's overrides can hold any name); canonical '' marks a placeholder meaning "no category".
+   */
+  categorySynonyms: [string, string][];
+  /** Share of labelled items held out to measure the category classifier. */
+  categoryHeldOutShare: number;
+  /** Clusters when categories must be derived without labels; 0 = about √(items/10), 8 to 64. */
+  categoryClusters: number;
 }
 
-export const DEFAULT_TAGGING: TaggingParams = { seed: 7, visualClusters: 0, mining: DEFAULT_MINING };
+export const DEFAULT_TAGGING: TaggingParams = {
+  seed: 7,
+  visualClusters: 0,
+  mining: DEFAULT_MINING,
+  lexiconScope: 'auto',
+  lexiconMinCoverage: 0.25,
+  categorySynonyms: [],
+  categoryHeldOutShare: 0.15,
+  categoryClusters: 0,
+};
+
+/** Rejects settings tagging cannot run with (non-retryable ConfigError). */
+export function validateTaggingParams(p: TaggingParams): void {
+  const bad: string[] = [];
+  if (!LEXICON_SCOPE_MODES.includes(p.lexiconScope)) bad.push(`lexiconScope must be one of ${LEXICON_SCOPE_MODES.join(', ')}, got ${JSON.stringify(p.lexiconScope)}`);
+  if (!(p.lexiconMinCoverage >= 0 && p.lexiconMinCoverage <= 1)) bad.push(`lexiconMinCoverage must be in [0, 1], got ${p.lexiconMinCoverage}`);
+  if (!(p.categoryHeldOutShare > 0 && p.categoryHeldOutShare < 1)) bad.push(`categoryHeldOutShare must be in (0, 1), got ${p.categoryHeldOutShare}`);
+  if (!(Number.isInteger(p.categoryClusters) && p.categoryClusters >= 0)) bad.push(`categoryClusters must be an integer >= 0, got ${p.categoryClusters}`);
+  if (!(p.mining.maxItemShare > 0 && p.mining.maxItemShare <= 1)) bad.push(`mining.maxItemShare must be in (0, 1], got ${p.mining.maxItemShare}`);
+  if (!Array.isArray(p.categorySynonyms) || !p.categorySynonyms.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((x) => typeof x === 'string'))) {
+    bad.push('categorySynonyms must be a list of [raw, canonical] string pairs');
+  }
+  if (bad.length > 0) throw new ConfigError(`impossible tagging configuration: ${bad.join('; ')}`);
+}
 
 export interface TaggingReport {
   items: number;
@@ -35,6 +79,22 @@ export interface TaggingReport {
   minedTags: number;
   titlesPerSecond: number;
   seconds: number;
+  /** Tags other than the category tag, per item. */
+  informativeTags: { perItem: number; shareWithAtLeastThree: number; itemsWithNone: number };
+  /** The most frequent mined tags, with the number of items carrying each. */
+  topMinedTags: { tag: string; items: number }[];
+  /** Mining candidates (frequent enough) that were not kept, by reason. */
+  minedDropped: Record<DropReason, number>;
+  lexicon: LexiconScope;
+  categories: CategoryReport;
+}
+
+/** A tag of an item, before tags get their ids. */
+interface PendingTag {
+  tag: string;
+  type: string;
+  source: string;
+  weight: number;
 }
 
 interface ItemRow {
@@ -43,9 +103,6 @@ interface ItemRow {
   formCategory: string | null;
   image: number[] | null;
 }
-
-/** Category weights per entity type: what an object is says more about its category than its motif. */
-const CATEGORY_VOTE: Record<string, number> = { object: 2, material: 1.5, craft: 1, maker: 1, motif: 0.5, place: 0.75, era: 0.25, jargon: 0.25 };
 
 /** Log-scale bucket of a measurement, so items of similar size share a tag. */
 export function measurementBucket(id: string): string | undefined {
@@ -57,13 +114,27 @@ export function measurementBucket(id: string): string | undefined {
   return `measure:${m[1]}:${lo}-${lo * 2}${m[3]}`;
 }
 
+const CHINESE_STOP_WORDS: ReadonlySet<string> = new Set(chineseStopWordList);
+/**
+ * Units left behind by a measurement the rules could not read ("16 Inch Plush": an unlabelled
+ * length): without their number they say nothing, and as a phrase's edge they glue it to noise.
+ */
+const UNIT_WORDS: ReadonlySet<string> = new Set(['cm', 'mm', 'ml', 'g', 'kg', 'oz', 'fl', 'ounce', 'inch', 'lb', 'pound', 'liter', 'litre', 'pc', 'pcs', '厘米', '毫米', '公分', '毫升', '克']);
+/** Stop words of either script and unit words: never a mined tag, nor a mined phrase's first or last word. */
+function isStopWord(token: string): boolean {
+  return isLatinStopWord(token) || CHINESE_STOP_WORDS.has(token) || UNIT_WORDS.has(token);
+}
+
 export async function tagItems(
   datasetDb: string,
   out: string,
-  params: TaggingParams = DEFAULT_TAGGING,
+  given: TaggingParams = DEFAULT_TAGGING,
   lex: Lexicon = loadLexicon(),
   progress: (m: string) => void = () => {},
 ): Promise<TaggingReport> {
+  // Settings resolved before a field existed (a workflow started on an older version and retried) get its default.
+  const params: TaggingParams = { ...DEFAULT_TAGGING, ...given, mining: { ...DEFAULT_MINING, ...given.mining } };
+  validateTaggingParams(params);
   const t0 = Date.now();
   const target = resolve(out);
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}`);
@@ -84,18 +155,69 @@ export async function tagItems(
     const recognizer = new EntityRecognizer(lex);
     const tokenizer = new Tokenizer(lex);
     const tText = Date.now();
-    const entities: Entity[][] = items.map((it) => recognizer.recognize(it.title));
+    const recognised: Entity[][] = items.map((it) => recognizer.recognize(it.title));
+    const scope = decideLexiconScope(recognised, params.lexiconScope, params.lexiconMinCoverage);
+    progress(`lexicon ${scope.inScope ? 'in scope' : 'out of scope'}: ${scope.reason}`);
+    const entities: Entity[][] = recognised.map((es) => entitiesInScope(es, scope));
     const tokens: string[][] = items.map((it) => tokenizer.tokenize(it.title));
-    // Phrases are mined within the stretches between measurements and makers' marks, so a size or a
-    // name glued to its neighbours ("厘米丁禅", "x18cm") never becomes a phrase.
-    const segments: string[][][] = items.map((it, i) => miningSegments(it.title, entities[i] ?? [], tokenizer));
+    const years: YearMatch[][] = items.map((it, i) => yearsOutside(normalizeTitle(it.title), entities[i] ?? []));
+    // Phrases are mined within the stretches between measurements, years and makers' marks, so a
+    // size or a name glued to its neighbours ("厘米丁禅", "x18cm") never becomes a phrase.
+    const segments: string[][][] = items.map((it, i) => miningSegments(it.title, entities[i] ?? [], years[i] ?? [], tokenizer));
     const textSeconds = (Date.now() - tText) / 1000;
-    const mined = mineTags(segments.flat(), new Set(lex.zhSurface.keys()), params.mining);
+    const itemOfDoc = segments.flatMap((segs, i) => segs.map(() => i));
+    // In scope, the dictionary's own words are entities already; outside it they are words like any other.
+    const known = scope.inScope ? new Set([...lex.zhSurface.keys(), ...lex.enSurface.keys()]) : new Set<string>();
+    const mining = mineTagsDetailed(segments.flat(), known, params.mining, { itemOfDoc, stopWords: isStopWord });
+    const mined = mining.tags;
     progress(`entities and tokens in ${textSeconds.toFixed(1)} s; ${mined.length} mined phrase tags`);
 
     const visual = visualTags(items, params);
     progress(`visual tags: ${visual.k} clusters over ${visual.assigned} image embeddings`);
-    const categories = assignCategories(items, entities, visual.assignment, lex);
+
+    // Each item's tags before its category: the category is derived from them.
+    const minedByKey = new Map(mined.map((m) => [m.tokens.join(' '), m]));
+    const pending: PendingTag[][] = items.map((_, i) => {
+      const list: PendingTag[] = [];
+      const seen = new Set<string>();
+      const add = (tag: string, type: string, source: string, weight: number) => {
+        if (seen.has(tag)) return;
+        seen.add(tag);
+        list.push({ tag, type, source, weight });
+      };
+      for (const e of entities[i] ?? []) {
+        if (e.type === 'measurement') {
+          const bucket = measurementBucket(e.id);
+          if (bucket) add(bucket, 'measurement', 'rule', 0.5);
+        } else {
+          add(e.id, e.type, e.type === 'maker' && e.id.startsWith('maker.new.') ? 'rule' : 'dictionary', 1);
+        }
+      }
+      for (const y of years[i] ?? []) for (const tag of yearTags(y)) add(tag, tag.slice(0, tag.indexOf(':')), 'rule', 0.5);
+      for (const toks of segments[i] ?? []) {
+        for (let n = 1; n <= params.mining.maxN; n++) {
+          for (let s = 0; s + n <= toks.length; s++) {
+            const m = minedByKey.get(toks.slice(s, s + n).join(' '));
+            if (m) add(`mined:${m.phrase}`, 'phrase', 'mined', 0.5);
+          }
+        }
+      }
+      const v = visual.assignment[i];
+      if (v !== undefined && v >= 0) add(`visual:${v}`, 'visual', 'visual', 1);
+      return list;
+    });
+
+    const synonyms = buildCategorySynonyms(params.categorySynonyms, scope.inScope ? lex : undefined);
+    const categoryItems: CategoryItem[] = items.map((it, i) => {
+      const tags = (pending[i] ?? []).map((t) => t.tag);
+      return { itemId: it.itemId, formCategory: it.formCategory, tags, features: [...tags, ...(tokens[i] ?? []).map((t) => `token:${t}`)] };
+    });
+    const { choices: categories, report: categoryReport } = assignCategories(categoryItems, synonyms, {
+      seed: params.seed,
+      heldOutShare: params.categoryHeldOutShare,
+      clusters: params.categoryClusters,
+    });
+    progress(`categories: ${categoryReport.count} (${categoryReport.method}: ${categoryReport.reason})`);
 
     // Vocabulary and item_tags.
     const tagIds = new Map<string, { id: number; type: string; source: string; count: number }>();
@@ -107,37 +229,22 @@ export async function tagItems(
       }
       return t;
     };
-    const minedByKey = new Map(mined.map((m) => [m.tokens.join(' '), m]));
     const itemTags: { itemId: string; tagId: number; source: string; weight: number }[] = [];
+    let withThree = 0;
+    let withNone = 0;
+    let informativeTotal = 0;
     items.forEach((it, i) => {
-      const seen = new Set<number>();
-      const add = (tag: string, type: string, source: string, weight: number) => {
-        const t = tagOf(tag, type, source);
-        if (seen.has(t.id)) return;
-        seen.add(t.id);
-        t.count++;
-        itemTags.push({ itemId: it.itemId, tagId: t.id, source, weight });
-      };
-      for (const e of entities[i] ?? []) {
-        if (e.type === 'measurement') {
-          const bucket = measurementBucket(e.id);
-          if (bucket) add(bucket, 'measurement', 'rule', 0.5);
-        } else {
-          add(e.id, e.type, e.type === 'maker' && e.id.startsWith('maker.new.') ? 'rule' : 'dictionary', 1);
-        }
-      }
-      for (const toks of segments[i] ?? []) {
-        for (let n = 1; n <= params.mining.maxN; n++) {
-          for (let s = 0; s + n <= toks.length; s++) {
-            const m = minedByKey.get(toks.slice(s, s + n).join(' '));
-            if (m) add(`mined:${m.phrase}`, 'phrase', 'mined', 0.5);
-          }
-        }
-      }
-      const v = visual.assignment[i];
-      if (v !== undefined && v >= 0) add(`visual:${v}`, 'visual', 'visual', 1);
+      const list = pending[i] ?? [];
+      informativeTotal += list.length;
+      if (list.length >= 3) withThree++;
+      if (list.length === 0) withNone++;
       const c = categories[i];
-      if (c) add(`category:${c.category}`, 'category', `category_${c.source}`, 1);
+      const all = c ? [...list, { tag: `category:${c.category}`, type: 'category', source: `category_${c.source}`, weight: 1 }] : list;
+      for (const p of all) {
+        const t = tagOf(p.tag, p.type, p.source);
+        t.count++;
+        itemTags.push({ itemId: it.itemId, tagId: t.id, source: p.source, weight: p.weight });
+      }
     });
 
     await runSqlFile(conn, 'tagging/create_tables');
@@ -184,7 +291,7 @@ export async function tagItems(
       items.forEach((it, i) => {
         const c = categories[i];
         a.appendVarchar(it.itemId);
-        a.appendVarchar(c?.category ?? '');
+        a.appendVarchar(c?.category ?? UNCATEGORISED);
         a.appendVarchar(c?.source ?? 'none');
         a.appendInteger(visual.assignment[i] ?? -1);
         a.endRow();
@@ -198,6 +305,7 @@ export async function tagItems(
         a.appendDouble(m.pmi);
         a.appendDouble(m.leftEntropy);
         a.appendDouble(m.rightEntropy);
+        a.appendInteger(m.items);
         a.endRow();
       }
     });
@@ -218,26 +326,47 @@ export async function tagItems(
     const count = <T>(xs: T[], key: (x: T) => string) =>
       xs.reduce<Record<string, number>>((acc, x) => ((acc[key(x)] = (acc[key(x)] ?? 0) + 1), acc), {});
     const tagList = [...tagIds.values()];
+    const n = Math.max(1, items.length);
     return {
       items: items.length,
       tags: tagIds.size,
       tagsBySource: count(tagList, (t) => t.source),
       entitiesByType: count(entities.flat(), (e) => e.type),
-      categoryBySource: count(categories, (c) => c?.source ?? 'none'),
+      categoryBySource: categoryReport.bySource,
       visualClusters: visual.k,
       minedTags: mined.length,
       titlesPerSecond: items.length / Math.max(1e-3, textSeconds),
       seconds: (Date.now() - t0) / 1000,
+      informativeTags: { perItem: informativeTotal / n, shareWithAtLeastThree: withThree / n, itemsWithNone: withNone },
+      topMinedTags: [...mined]
+        .sort((a, b) => b.items - a.items || a.phrase.localeCompare(b.phrase))
+        .slice(0, 20)
+        .map((m) => ({ tag: m.phrase, items: m.items })),
+      minedDropped: mining.dropped,
+      lexicon: scope,
+      categories: categoryReport,
     };
   } finally {
     if (!ok) discardDatabase(db, tmp);
   }
 }
 
-/** Token runs of a title between its measurement and maker spans, without tokens holding digits. */
-function miningSegments(title: string, entities: Entity[], tokenizer: Tokenizer): string[][] {
+/** Years in a title outside its measurement spans (a "2000ml" is no year; findYears already skips most). */
+function yearsOutside(text: string, entities: Entity[]): YearMatch[] {
+  const measured = entities.filter((e) => e.type === 'measurement');
+  return findYears(text).filter((y) => !measured.some((e) => y.start < e.end && e.start < y.end));
+}
+
+/**
+ * Token runs of a title a phrase may be mined from: between its measurement, year and maker spans,
+ * split at the tokenizer's phrase boundaries and at tokens holding digits.
+ */
+function miningSegments(title: string, entities: Entity[], years: YearMatch[], tokenizer: Tokenizer): string[][] {
   const text = normalizeTitle(title);
-  const cuts = entities.filter((e) => e.type === 'measurement' || e.type === 'maker').sort((a, b) => a.start - b.start);
+  const cuts = [
+    ...entities.filter((e) => e.type === 'measurement' || e.type === 'maker').map((e) => ({ start: e.start, end: e.end })),
+    ...years.map((y) => ({ start: y.start, end: y.end })),
+  ].sort((a, b) => a.start - b.start);
   const pieces: string[] = [];
   let at = 0;
   for (const e of cuts) {
@@ -245,7 +374,20 @@ function miningSegments(title: string, entities: Entity[], tokenizer: Tokenizer)
     at = Math.max(at, e.end);
   }
   pieces.push(text.slice(at));
-  return pieces.map((p) => tokenizer.tokenize(p).filter((t) => !/\d/.test(t))).filter((t) => t.length > 0);
+  const runs: string[][] = [];
+  for (const piece of pieces) {
+    for (const run of tokenizer.phrases(piece)) {
+      let current: string[] = [];
+      for (const t of run) {
+        if (/\d/.test(t)) {
+          if (current.length > 0) runs.push(current);
+          current = [];
+        } else current.push(t);
+      }
+      if (current.length > 0) runs.push(current);
+    }
+  }
+  return runs;
 }
 
 async function append(conn: Awaited<ReturnType<typeof openDatabase>>['connection'], table: string, fill: (a: DuckDBAppender) => void) {
@@ -271,46 +413,21 @@ function visualTags(items: ItemRow[], params: TaggingParams): { k: number; dim: 
   return { k, dim, assigned: withImage.length, assignment, centroids: res.centroids };
 }
 
-interface CategoryChoice {
-  category: string;
-  source: 'form' | 'tags' | 'visual' | 'fallback';
-}
-
-function assignCategories(items: ItemRow[], entities: Entity[][], visual: Int32Array, lex: Lexicon): (CategoryChoice | undefined)[] {
-  const byName = new Map<string, string>();
-  for (const c of lex.categories) for (const n of [c.code, c.zh, c.en]) byName.set(n.toLowerCase(), c.code);
-  const out: (CategoryChoice | undefined)[] = items.map((it, i) => {
-    const form = it.formCategory ? byName.get(it.formCategory.trim().toLowerCase()) : undefined;
-    if (form) return { category: form, source: 'form' };
-    const votes = new Map<string, number>();
-    for (const e of entities[i] ?? []) {
-      const term = lex.byId.get(e.id);
-      const cats = term?.categories ?? [];
-      if (cats.length === 0) continue;
-      const w = (CATEGORY_VOTE[e.type] ?? 0.5) / cats.length;
-      for (const c of cats) votes.set(c, (votes.get(c) ?? 0) + w);
-    }
-    let best: string | undefined;
-    let bestScore = 0;
-    for (const [c, s] of votes) if (s > bestScore || (s === bestScore && best !== undefined && c < best)) [best, bestScore] = [c, s];
-    return best ? { category: best, source: 'tags' } : undefined;
-  });
-  // Items whose title says nothing about the category: the majority category of their visual cluster.
-  const clusterVotes = new Map<number, Map<string, number>>();
-  out.forEach((c, i) => {
-    const v = visual[i] ?? -1;
-    if (!c || v < 0) return;
-    const m = clusterVotes.get(v) ?? new Map<string, number>();
-    m.set(c.category, (m.get(c.category) ?? 0) + 1);
-    clusterVotes.set(v, m);
-  });
-  const overall = new Map<string, number>();
-  for (const c of out) if (c) overall.set(c.category, (overall.get(c.category) ?? 0) + 1);
-  const mostCommon = [...overall.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? lex.categories[0]?.code ?? 'unknown';
-  return out.map((c, i) => {
-    if (c) return c;
-    const votes = clusterVotes.get(visual[i] ?? -1);
-    const top = votes ? [...votes.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] : undefined;
-    return top ? { category: top, source: 'visual' } : { category: mostCommon, source: 'fallback' };
-  });
+/** The report's headline figures as lines for a terminal (curio tagging-eval, scripts). */
+export function describeTaggingReport(r: TaggingReport): string[] {
+  const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+  const c = r.categories;
+  const lines = [
+    `lexicon ${r.lexicon.inScope ? 'in scope' : 'out of scope'} (${r.lexicon.mode}): ${r.lexicon.reason}`,
+    `informative tags: ${r.informativeTags.perItem.toFixed(1)} per item, ${pct(r.informativeTags.shareWithAtLeastThree)} of items with >= 3, ${r.informativeTags.itemsWithNone} with none`,
+    `mined tags: ${r.minedTags}; top: ${r.topMinedTags.map((t) => `${t.tag} (${t.items})`).join(', ')}`,
+    `categories: ${c.count} (${Object.entries(c.bySource).map(([k, v]) => `${k} ${v}`).join(', ')}); ${c.method}: ${c.reason}`,
+  ];
+  if (c.classifier) {
+    lines.push(
+      `category classifier held-out accuracy ${pct(c.classifier.accuracy)} on ${c.classifier.heldOut} of ${c.classifier.labelled} labelled items (most common category: ${pct(c.classifier.majorityBaseline)}; ${c.classifier.unpredictable} without a known feature)`,
+    );
+  }
+  if (c.clusters > 0) lines.push(`category clusters: ${c.clusterSummary.slice(0, 5).map((k) => `${k.category} ${k.items} [${k.topTags.slice(0, 3).join(', ')}]`).join('; ')} ...`);
+  return lines;
 }

@@ -120,7 +120,23 @@ describe('tagging a synthetic marketplace (tiny)', () => {
       const s = ev.byType.find((x) => x.type === type);
       expect({ type, ok: (s?.precision ?? 0) >= 0.9 && (s?.recall ?? 0) >= 0.9 }).toEqual({ type, ok: true });
     }
-    const derived = ev.categoryAccuracy.find((c) => c.source === 'tags');
+    // Items without a form category get the classifier's (the old lexicon vote, source 'tags', is gone).
+    const derived = ev.categoryAccuracy.find((c) => c.source === 'classifier');
     expect(derived?.accuracy).toBeGreaterThan(0.9);
+    expect(ev.categoryAccuracy.find((c) => c.source === 'all')?.purity).toBeGreaterThan(0.9);
+  });
+
+  it('applies the lexicon (it covers these titles) and measures the category classifier on held-out items', () => {
+    expect(report.lexicon.inScope).toBe(true);
+    expect(report.lexicon.coverage).toBeGreaterThan(0.9);
+    const c = report.categories;
+    expect(c.method).toBe('classifier');
+    expect(c.count).toBe(12);
+    expect(Object.keys(c.bySource).sort()).toEqual(['classifier', 'form']);
+    expect(c.classifier?.accuracy).toBeGreaterThan(0.9);
+    expect((c.classifier?.heldOut ?? 0) / c.labelled).toBeGreaterThanOrEqual(0.1);
+    expect((c.classifier?.heldOut ?? 0) / c.labelled).toBeLessThanOrEqual(0.2);
+    expect(report.informativeTags.shareWithAtLeastThree).toBeGreaterThan(0.95);
+    expect(report.topMinedTags.length).toBe(20);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDataset } from '../../data/loadDataset';
 import { evaluateTagging, EVALUATED_TYPES } from '../../tagging/evaluateTagging';
-import { tagItems } from '../../tagging/tagItems';
+import { describeTaggingReport, tagItems } from '../../tagging/tagItems';
 import type { Command } from '../main';
 
 export const taggingEvalCommand: Command = {
@@ -21,7 +21,9 @@ export const taggingEvalCommand: Command = {
       await loadDataset({ dir, out: join(work, 'dataset.duckdb') });
       const report = await tagItems(join(work, 'dataset.duckdb'), join(work, 'tags.duckdb'));
       console.log(`${report.items} titles, ${report.tags} tags (${Object.entries(report.tagsBySource).map(([k, v]) => `${k} ${v}`).join(', ')})`);
-      console.log(`entities + tokens at ${report.titlesPerSecond.toFixed(0)} titles/s; tagging stage ${report.seconds.toFixed(1)} s\n`);
+      console.log(`entities + tokens at ${report.titlesPerSecond.toFixed(0)} titles/s; tagging stage ${report.seconds.toFixed(1)} s`);
+      for (const line of describeTaggingReport(report)) console.log(line);
+      console.log('');
       const ev = await evaluateTagging(join(work, 'tags.duckdb'), dir);
       console.log('type          precision  recall   f1      tp      fp      fn   target');
       for (const s of ev.byType) {
@@ -30,8 +32,10 @@ export const taggingEvalCommand: Command = {
           `${s.type.padEnd(13)} ${s.precision.toFixed(3).padStart(9)} ${s.recall.toFixed(3).padStart(7)} ${s.f1.toFixed(3).padStart(6)} ${String(s.tp).padStart(7)} ${String(s.fp).padStart(7)} ${String(s.fn).padStart(7)}   ${target}`,
         );
       }
-      console.log('\ncategory accuracy by how it was decided:');
-      for (const c of ev.categoryAccuracy) console.log(`  ${c.source.padEnd(10)} ${String(c.items).padStart(7)} items  ${(100 * c.accuracy).toFixed(1)}%`);
+      console.log('\ncategory against the generator\'s truth, by how it was decided (purity: each category read as its majority truth category):');
+      for (const c of ev.categoryAccuracy) {
+        console.log(`  ${c.source.padEnd(10)} ${String(c.items).padStart(7)} items  accuracy ${(100 * c.accuracy).toFixed(1).padStart(5)}%  purity ${(100 * c.purity).toFixed(1).padStart(5)}%`);
+      }
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

@@ -4,7 +4,10 @@ CREATE TABLE item_tags (item_id VARCHAR NOT NULL, tag_id INTEGER NOT NULL, sourc
 -- Entities recognised in titles (canonical id, surface as written, character span of the normalised title).
 CREATE TABLE item_entities (item_id VARCHAR, type VARCHAR, entity_id VARCHAR, surface VARCHAR, start_pos INTEGER, end_pos INTEGER);
 CREATE TABLE item_tokens (item_id VARCHAR, tokens VARCHAR[]);
--- source: form (listing form), tags (derived from entities), visual (majority of the visual cluster), fallback.
+-- source: form (the listing form's, normalised), classifier (naive Bayes over tags and tokens, for items
+-- without one), visual (the classifier, from the image cluster alone), cluster (no labels: k-means of
+-- the tag bags, category `cluster:NN`), none (nothing to go on; category '').
 CREATE TABLE item_category (item_id VARCHAR, category VARCHAR, source VARCHAR, visual_cluster INTEGER);
-CREATE TABLE mined_tags (phrase VARCHAR, tokens VARCHAR[], count INTEGER, pmi DOUBLE, left_entropy DOUBLE, right_entropy DOUBLE);
+-- count: occurrences; items: items carrying the phrase (what the document-frequency limits apply to).
+CREATE TABLE mined_tags (phrase VARCHAR, tokens VARCHAR[], count INTEGER, pmi DOUBLE, left_entropy DOUBLE, right_entropy DOUBLE, items INTEGER);
 CREATE TABLE visual_centroids (cluster INTEGER, centroid FLOAT[]);
