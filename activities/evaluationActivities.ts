@@ -3,7 +3,7 @@ import { evaluationStage } from '../pipeline/evaluationStage';
 import type { StageRef } from '../workflows/types';
 import { runStage } from './stageRunner';
 
-/** Full-ranking evaluation of the chosen multi-interest model against every baseline (ComiRec protocol). */
+/** The chosen multi-interest model against every baseline under the next-session and ComiRec protocols. */
 export async function evaluateModels(input: {
   features: StageRef;
   itemEmbedding: StageRef;
@@ -28,13 +28,21 @@ export async function evaluateModels(input: {
         },
         io,
       ),
-    (r) => ({
-      recall_at_50: r.goal.multiInterest,
-      item_cf_recall_at_50: r.goal.itemCf,
-      ratio_over_item_cf: r.goal.ratio,
-      goal_met: r.goal.met ? 'yes' : 'no',
-      lambda: r.lambda,
-    }),
+    (r) => {
+      const ns = (method: string) => r.nextSession.test.methods.find((m) => m.method === method)?.recall_at_50 ?? NaN;
+      const cr = (method: string) => r.comirec.methods.find((m) => m.method === method)?.recall_at_50 ?? NaN;
+      return {
+        next_session_recall_at_50: r.goal.multiInterest,
+        item_cf_next_session_recall_at_50: r.goal.itemCf,
+        popularity_next_session_recall_at_50: ns('popularity'),
+        ratio_over_item_cf: r.goal.ratio,
+        goal_met: r.goal.met ? 'yes' : 'no',
+        comirec_recall_at_50: cr('multi_interest'),
+        item_cf_comirec_recall_at_50: cr('item_cf'),
+        test_sessions: r.nextSession.test.scoredSessions,
+        lambda: r.lambda,
+      };
+    },
   );
   return ref;
 }

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { flattenParams, sweepPointName, type RunRef } from '../experiments/naming';
-import { registerBundle } from '../experiments/registry';
+import { liftGate, registerBundle } from '../experiments/registry';
 import { createTracker } from '../experiments/trackerConfig';
 import type { TrackedRun, Tracker } from '../experiments/tracking';
 import { abMetrics } from '../evaluation/abReport';
 import type { AbReport, ReplayOnlyReport } from '../evaluation/abTest';
 import type { MethodMetrics } from '../evaluation/userEval';
+import type { EvaluationReport } from '../pipeline/evaluationStage';
 import type { ResolvedConfig } from '../pipeline/retrainConfig';
 import type { StageRef } from '../workflows/types';
 import type { EpochStats } from '../models/training';
@@ -142,11 +143,17 @@ async function logStageContents(handle: TrackingHandle, stage: TrackedRun, ref: 
     }
     case 'multi_interest':
     case 'multi_interest_trial': {
-      const r = readReport<{ lambda: number; multiInterest: { training: Training; valid: MethodMetrics; test: MethodMetrics; interestCollapse: number }; youtubeDnn?: { training: Training; valid: MethodMetrics; test: MethodMetrics } }>(ref);
+      type UserModel = { training: Training; valid: MethodMetrics; test: MethodMetrics; nextSession?: { valid: MethodMetrics; test: MethodMetrics }; interestCollapse?: number };
+      const r = readReport<{ lambda: number; multiInterest: UserModel; youtubeDnn?: UserModel }>(ref);
       if (!r) break;
-      const logUser = async (run: TrackedRun, x: { training: Training; valid: MethodMetrics; test: MethodMetrics; interestCollapse?: number }) => {
+      const logUser = async (run: TrackedRun, x: UserModel) => {
         await logTraining(run, x.training);
-        await run.logMetrics({ ...rankingMetrics(x.test), ...rankingMetrics(x.valid, 'val_'), ...(x.interestCollapse !== undefined ? { interest_collapse: x.interestCollapse } : {}) });
+        await run.logMetrics({
+          ...rankingMetrics(x.test, 'comirec_'),
+          ...rankingMetrics(x.valid, 'comirec_val_'),
+          ...(x.nextSession ? { ...rankingMetrics(x.nextSession.test, 'next_session_'), ...rankingMetrics(x.nextSession.valid, 'next_session_val_') } : {}),
+          ...(x.interestCollapse !== undefined ? { interest_collapse: x.interestCollapse } : {}),
+        });
       };
       if (ref.stage === 'multi_interest_trial') {
         await logUser(stage, r.multiInterest);
@@ -165,11 +172,21 @@ async function logStageContents(handle: TrackingHandle, stage: TrackedRun, ref: 
       break;
     }
     case 'evaluation': {
-      const r = readReport<{ methods: MethodMetrics[]; interestCollapse: { lambda: number; value: number }[]; goal: { ratio: number } }>(ref, 'evaluation.json');
+      const r = readReport<EvaluationReport>(ref, 'evaluation.json');
       if (!r) break;
-      for (const m of r.methods) await stage.logMetrics(rankingMetrics(m, `${m.method}_`));
+      for (const m of r.nextSession.test.methods) await stage.logMetrics({ ...rankingMetrics(m, `${m.method}_next_session_`), [`${m.method}_next_session_fallback_share`]: m.fallback_share_at_50 });
+      for (const m of r.nextSession.valid.methods) await stage.logMetrics(rankingMetrics(m, `${m.method}_next_session_val_`));
+      for (const m of r.comirec.methods) await stage.logMetrics(rankingMetrics(m, `${m.method}_comirec_`));
       for (const c of r.interestCollapse) await stage.logMetrics({ [`interest_collapse_lambda_${String(c.lambda).replace('.', '_')}`]: c.value });
-      await stage.logMetrics({ recall_at_50_over_item_cf: r.goal.ratio });
+      await stage.logMetrics({ next_session_recall_at_50_over_item_cf: r.goal.ratio, next_session_test_sessions: r.nextSession.test.scoredSessions, next_session_valid_sessions: r.nextSession.valid.scoredSessions });
+      const chosen = r.nextSession.tuning;
+      await stage.logParams({
+        'tuned.item_cf.lookback_days': String(chosen.itemCf.chosen.lookbackDays ?? 'all'),
+        'tuned.item_cf.top_k': String(chosen.itemCf.chosen.topK),
+        'tuned.item_cf.recent_clicks': String(chosen.itemCf.chosen.recentClicks),
+        'tuned.item_knn.last_clicks': String(chosen.itemKnn.chosen.lastClicks),
+        'tuned.popularity.window_days': String(chosen.popularity.chosen.windowDays ?? 'all'),
+      });
       await uploadIfPresent(stage, ref.dir, ['evaluation.json', 'evaluation.md']);
       break;
     }
@@ -230,6 +247,8 @@ export async function registerWinner(input: {
   tracking: TrackingHandle;
   modelName: string;
   primaryMetric: string;
+  /** The dataset the retrain was measured on; the registry compares raw metrics only within one. */
+  datasetDigest?: string;
   evaluation: StageRef;
   itemEmbedding: StageRef;
   keyword: StageRef;
@@ -237,21 +256,21 @@ export async function registerWinner(input: {
   index: StageRef;
   ab: StageRef;
   config: ResolvedConfig;
-}): Promise<{ decision: string; version: string; champion: string; mlflowRunId?: string; mlflowRunUrl?: string }> {
+}): Promise<{ decision: string; reason: string; version: string; champion: string; mlflowRunId?: string; mlflowRunUrl?: string }> {
   const t = tracking(input.tracking.experiment);
   await t.flush({ waitMs: 30_000 }).catch(() => undefined);
   const found = await t.lookup(input.tracking.ref);
   if (!found) throw ApplicationFailure.create({ message: 'the retrain run is not on the MLflow server yet (is MLflow reachable?); registration will be retried', type: 'MlflowUnavailable' });
-  const evaluation = readReport<{ goal: { multiInterest: number; itemCf: number }; methods: MethodMetrics[] }>(input.evaluation, 'evaluation.json');
-  const ab = readReport<{ bootstrap?: { lift: number } }>(input.ab);
-  const mi = evaluation?.methods.find((m) => m.method === 'multi_interest');
-  const metrics: Record<string, number> = {
-    ...(mi ? rankingMetrics(mi) : {}),
-    ...(ab?.bootstrap ? { ctr_lift: ab.bootstrap.lift } : {}),
-  };
+  const evaluation = readReport<EvaluationReport>(input.evaluation, 'evaluation.json');
+  const ab = readReport<AbReport | ReplayOnlyReport>(input.ab);
+  const metrics: Record<string, number> = evaluation ? headlineMetrics(evaluation) : {};
+  if (ab?.mode === 'simulation') metrics.ctr_lift = ab.bootstrap.lift;
+  if (ab?.replayLift) metrics.replay_lift = ab.replayLift.lift;
   if (!(input.primaryMetric in metrics)) {
     throw ApplicationFailure.create({ message: `primary metric ${input.primaryMetric} is not among the evaluated metrics (${Object.keys(metrics).join(', ')})`, type: 'ConfigError', nonRetryable: true });
   }
+  // The online estimate can veto what the offline number would promote.
+  const gate = ab?.mode === 'simulation' ? liftGate('A/B CTR lift', ab.bootstrap) : liftGate('replay lift', ab?.replayLift);
   // The bundle, assembled locally in the layout the registry expects.
   const bundle = join(artifactsRoot(), 'bundles', input.evaluation.key);
   rmSync(bundle, { recursive: true, force: true });
@@ -272,13 +291,40 @@ export async function registerWinner(input: {
     modelName: input.modelName,
     primaryMetric: { name: input.primaryMetric, higherIsBetter: true, minDelta: 0 },
     metrics,
+    gate,
+    ...(input.datasetDigest ? { datasetDigest: input.datasetDigest } : {}),
+    ...(`${input.primaryMetric}_over_item_cf` in metrics ? { crossDatasetMetric: `${input.primaryMetric}_over_item_cf` } : {}),
   });
-  await parent.setTags({ 'curio.model_version': `${input.modelName}/${res.version}`, 'curio.registry_decision': res.decision });
+  await parent.setTags({ 'curio.model_version': `${input.modelName}/${res.version}`, 'curio.registry_decision': res.decision, 'curio.registry_reason': res.reason.slice(0, 5000) });
   return {
     decision: res.decision,
+    reason: res.reason,
     version: res.version,
-    champion: res.decision === 'promoted' ? res.version : (res.previousChampion?.version ?? res.version),
+    champion: res.decision === 'promoted' ? res.version : (res.previousChampion?.version ?? ''),
     mlflowRunId: found.runId,
     mlflowRunUrl: found.url,
   };
+}
+
+/**
+ * The registry's headline metrics of a retrain: the chosen model under both protocols
+ * (`next_session_*`, `comirec_*`) and, for comparisons across datasets, each next-session metric
+ * relative to item-CF's on the same sessions (`next_session_*_over_item_cf`).
+ */
+export function headlineMetrics(e: EvaluationReport): Record<string, number> {
+  const pick = (ms: readonly MethodMetrics[], method: string) => ms.find((m) => m.method === method);
+  const mi = pick(e.nextSession.test.methods, 'multi_interest');
+  const cf = pick(e.nextSession.test.methods, 'item_cf');
+  const comirec = pick(e.comirec.methods, 'multi_interest');
+  const out: Record<string, number> = {
+    ...(mi ? rankingMetrics(mi, 'next_session_') : {}),
+    ...(comirec ? rankingMetrics(comirec, 'comirec_') : {}),
+  };
+  if (mi && cf) {
+    for (const [k, v] of Object.entries(rankingMetrics(mi, 'next_session_'))) {
+      const base = rankingMetrics(cf, 'next_session_')[k];
+      if (base !== undefined && base > 0) out[`${k}_over_item_cf`] = v / base;
+    }
+  }
+  return out;
 }

@@ -30,6 +30,8 @@ export async function trainItemEmbeddings(input: { features: StageRef; tags: Sta
       next_click_recall_cold: r.nextClick.itemUnit.recallCold,
       next_click_recall_warm: r.nextClick.itemUnit.recallWarm,
       item2vec_recall_cold: r.nextClick.item2vec.recallCold,
+      item2vec_recall_warm: r.nextClick.item2vec.recallWarm,
+      popularity_recall_cold: r.nextClick.popularity.recallCold,
     }),
   );
   return ref;
@@ -79,6 +81,9 @@ export async function trainMultiInterest(input: {
       ),
     (r) => ({
       lambda: r.lambda,
+      // The sweep picks λ on this one: next-session Recall@50 of the validation period.
+      valid_next_session_recall_at_50: r.multiInterest.nextSession.valid.recall_at_50,
+      test_next_session_recall_at_50: r.multiInterest.nextSession.test.recall_at_50,
       valid_recall_at_50: r.multiInterest.valid.recall_at_50,
       test_recall_at_50: r.multiInterest.test.recall_at_50,
       interest_collapse: r.multiInterest.interestCollapse,

@@ -21,7 +21,8 @@ for (const scale of scales) {
     stageSeconds: Record<string, number>;
     trainings: Record<string, Training | undefined>;
     denseUpdateSeconds: Record<string, number>;
-    recallAt50: Record<string, number>;
+    nextSessionRecallAt50: Record<string, number>;
+    comirecRecallAt50: Record<string, number>;
     peakRssMb: number;
   };
   console.log(`\n== model benchmark: ${scale} ==`);
@@ -38,6 +39,8 @@ for (const scale of scales) {
   console.log(`trainings + evaluation  ${modelSeconds.toFixed(1)} s (of which the extra λ = 0 run ${(r.stageSeconds.multi_interest_lambda0 ?? 0).toFixed(1)} s)`);
   const dense = Object.entries(r.denseUpdateSeconds).map(([n, s]) => `${n} rows: ${(1000 * s).toFixed(1)} ms`).join(', ');
   console.log(`dense Adam step on an embedding table (batch 4096): ${dense}`);
-  console.log(`Recall@50: ${Object.entries(r.recallAt50).map(([m, v]) => `${m} ${(100 * v).toFixed(2)}%`).join(', ')}`);
+  const recalls = (x: Record<string, number>) => Object.entries(x).map(([m, v]) => `${m} ${(100 * v).toFixed(2)}%`).join(', ');
+  console.log(`next-session Recall@50 (test): ${recalls(r.nextSessionRecallAt50)}`);
+  console.log(`ComiRec Recall@50 (test users): ${recalls(r.comirecRecallAt50)}`);
   console.log(`peak RSS ${r.peakRssMb.toFixed(0)} MB`);
 }

@@ -49,7 +49,8 @@ async function main(): Promise<void> {
           youtube_dnn: r.multiInterest.youtubeDnn?.training,
         },
         denseUpdateSeconds: { [n]: denseUpdateStep(n), 1000: denseUpdateStep(1000) },
-        recallAt50: Object.fromEntries(r.evaluation.methods.map((m) => [m.method, m.recall_at_50])),
+        nextSessionRecallAt50: Object.fromEntries(r.evaluation.nextSession.test.methods.map((m) => [m.method, m.recall_at_50])),
+        comirecRecallAt50: Object.fromEntries(r.evaluation.comirec.methods.map((m) => [m.method, m.recall_at_50])),
         peakRssMb: process.resourceUsage().maxRSS / 1024,
       }),
     );

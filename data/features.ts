@@ -6,6 +6,7 @@ import { attachDatabase, openDatabase, runSqlFile, discardDatabase } from '../pl
 export interface FeatureParams {
   seed: number;
   sessionGapMinutes: number;
+  /** Share of the events (by time) in the train period; the valid period ends at validEndFrac. */
   trainEndFrac: number;
   validEndFrac: number;
   validUserFrac: number;

@@ -1,3 +1,4 @@
+import type { BootstrapResult } from './abStats';
 import type { AbReport, ArmReport, ReplayArmReport, ReplayOnlyReport } from './abTest';
 
 /** The A/B report (or the replay-only estimate) as a plain-text table, for the CLI and logs. */
@@ -40,6 +41,7 @@ export function formatAbReport(r: AbReport | ReplayOnlyReport): string {
 
 function formatReplayOnly(r: ReplayOnlyReport): string {
   const pct = (x: number, d = 2) => (Number.isFinite(x) ? `${(100 * x).toFixed(d)}%` : 'n/a');
+  const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : 'n/a');
   const rows: [string, (a: ReplayArmReport) => string][] = [
     ['sessions replayed', (a) => String(a.feeds)],
     ['logged clicks in feed', (a) => `${a.replay.hits}/${a.replay.targets} (${pct(a.replay.recall)})`],
@@ -60,7 +62,8 @@ function formatReplayOnly(r: ReplayOnlyReport): string {
     `${''.padEnd(w0)}  ${`A: ${r.armA.label}`.padEnd(w1)}  B: ${r.armB.label}`,
     ...cells.map(([k, a, b]) => `${k.padEnd(w0)}  ${a.padEnd(w1)}  ${b}`),
     '',
-    `replay recall B vs A: ${pct(r.armB.replay.recall)} vs ${pct(r.armA.replay.recall)} (no CTR, no lift, no confidence interval)`,
+    `replay recall B vs A: ${pct(r.armB.replay.recall)} vs ${pct(r.armA.replay.recall)}` +
+      (r.replayLift ? `; lift ${signed(r.replayLift.lift)}, bootstrap over users 95% CI ${signed(r.replayLift.ci[0])} .. ${signed(r.replayLift.ci[1])} (not a CTR)` : ''),
     `(${r.seconds.toFixed(1)} s)`,
   ].join('\n');
 }
@@ -84,6 +87,7 @@ export function abMetrics(r: AbReport | ReplayOnlyReport): Record<string, number
       replay_recall_multi_interest: r.armB.replay.recall,
       replay_hit_rate_item_cf: r.armA.replay.hitRate,
       replay_hit_rate_multi_interest: r.armB.replay.hitRate,
+      ...replayLiftMetrics(r.replayLift),
       ...common,
     };
   }
@@ -99,5 +103,10 @@ export function abMetrics(r: AbReport | ReplayOnlyReport): Record<string, number
     ctr_lift_p_value: r.zTest.pValue,
     ...common,
     ...(r.armA.replay && r.armB.replay ? { replay_recall_item_cf: r.armA.replay.recall, replay_recall_multi_interest: r.armB.replay.recall } : {}),
+    ...replayLiftMetrics(r.replayLift),
   };
+}
+
+function replayLiftMetrics(b: BootstrapResult | undefined): Record<string, number> {
+  return b ? { replay_lift: b.lift, replay_lift_ci_low: b.ci[0], replay_lift_ci_high: b.ci[1] } : {};
 }

@@ -11,7 +11,7 @@ import { fillFeed, PopularItems } from '../retrieval/popularFallback';
 import { DEFAULT_RECALL, recallForUser, type MultiInterestRecallConfig } from '../retrieval/recall';
 import type { Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
 import { countBefore, loadAbData, type AbData, type HeldOutSession, type UserLog } from './abData';
-import { bootstrapLift, twoProportionZTest, type ArmCounts, type BootstrapResult, type TwoProportionTest } from './abStats';
+import { bootstrapLift, pairedBootstrapLift, twoProportionZTest, type ArmCounts, type BootstrapResult, type TwoProportionTest } from './abStats';
 import { latentOf, loadTruth, type Truth, type TruthUser } from './truth';
 
 /**
@@ -152,6 +152,8 @@ export interface AbReport {
   armB: ArmReport;
   zTest: TwoProportionTest;
   bootstrap: BootstrapResult;
+  /** The offline replay's lift of B over A (logged clicks in feed), when replay is on. */
+  replayLift?: BootstrapResult;
   seconds: number;
 }
 
@@ -191,6 +193,8 @@ export interface ReplayOnlyReport {
   liveItemsSeen: number;
   armA: ReplayArmReport;
   armB: ReplayArmReport;
+  /** Relative lift of B's replay recall over A's, with a paired bootstrap interval over users. */
+  replayLift?: BootstrapResult;
   seconds: number;
 }
 
@@ -212,7 +216,7 @@ interface ArmState {
   entropySum: number;
   shown: Set<number>;
   routes: Map<string, number>;
-  replay: { sessions: number; targets: number; hits: number; hitSessions: number };
+  replay: { sessions: number; targets: number; hits: number; hitSessions: number; perUser: Map<number, ArmCounts> };
 }
 
 const newArm = (): ArmState => ({
@@ -225,7 +229,7 @@ const newArm = (): ArmState => ({
   entropySum: 0,
   shown: new Set(),
   routes: new Map(),
-  replay: { sessions: 0, targets: 0, hits: 0, hitSessions: 0 },
+  replay: { sessions: 0, targets: 0, hits: 0, hitSessions: 0, perUser: new Map() },
 });
 
 /** What both the simulation and the replay-only estimate share: the data, arm B's index and the two recallers. */
@@ -352,7 +356,7 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
           const liveNow = live.at(session.startedAt);
           for (const which of ['A', 'B'] as const) {
             const feed = feedFor(which, { userIdx: session.userIdx, model, t: session.startedAt, liveNow, history, seen, sessionClicks: [], size: config.pageSize * config.pagesPerSession, cf, popular });
-            countReplay(arms[which].replay, feed, targets);
+            countReplay(arms[which].replay, session.userIdx, feed, targets);
           }
         }
       }
@@ -410,6 +414,7 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
       armB: armReport(armB.label, arms.B, liveItemsSeen, config.replay),
       zTest: twoProportionZTest(total(usersA), total(usersB)),
       bootstrap: bootstrapLift(usersA, usersB, { samples: config.bootstrapSamples, seed: config.seed }),
+      ...liftField(config.replay ? replayLift(arms.A, arms.B, config) : undefined),
       seconds: (Date.now() - t0) / 1000,
     };
   } finally {
@@ -451,7 +456,7 @@ export async function runReplayOnly(inputs: ReplayInputs, config: AbConfig = DEF
       for (const which of ['A', 'B'] as const) {
         const arm = arms[which];
         const feed = feedFor(which, { userIdx: session.userIdx, model, t: session.startedAt, liveNow, history, seen, sessionClicks: [], size, cf, popular });
-        countReplay(arm.replay, feed, targets);
+        countReplay(arm.replay, session.userIdx, feed, targets);
         arm.sessions++;
         arm.pages++;
         if (feed.fallbackFilled > 0) {
@@ -485,6 +490,7 @@ export async function runReplayOnly(inputs: ReplayInputs, config: AbConfig = DEF
       liveItemsSeen,
       armA: replayArmReport('item-CF', arms.A, liveItemsSeen),
       armB: replayArmReport(armB.label, arms.B, liveItemsSeen),
+      ...liftField(replayLift(arms.A, arms.B, config)),
       seconds: (Date.now() - t0) / 1000,
     };
   } finally {
@@ -492,13 +498,26 @@ export async function runReplayOnly(inputs: ReplayInputs, config: AbConfig = DEF
   }
 }
 
-function countReplay(r: ArmState['replay'], feed: Feed, targets: readonly number[]): void {
+function countReplay(r: ArmState['replay'], userIdx: number, feed: Feed, targets: readonly number[]): void {
   const items = new Set(feed.items.map((c) => c.itemIdx));
   const hits = targets.filter((i) => items.has(i)).length;
   r.sessions++;
   r.targets += targets.length;
   r.hits += hits;
   if (hits > 0) r.hitSessions++;
+  const u = r.perUser.get(userIdx) ?? { clicks: 0, impressions: 0 };
+  u.clicks += hits;
+  u.impressions += targets.length;
+  r.perUser.set(userIdx, u);
+}
+
+/**
+ * The replay's relative lift of arm B over arm A (logged clicks in feed) with a bootstrap interval
+ * over users: both arms built a feed for every replayed session, so users are resampled in pairs.
+ */
+function replayLift(a: ArmState, b: ArmState, config: AbConfig): BootstrapResult | undefined {
+  const pairs = [...a.replay.perUser].map(([u, counts]) => ({ a: counts, b: b.replay.perUser.get(u) ?? { clicks: 0, impressions: counts.impressions } }));
+  return pairs.length ? pairedBootstrapLift(pairs, { samples: config.bootstrapSamples, seed: config.seed }) : undefined;
 }
 
 function replayArmReport(label: string, s: ArmState, liveItemsSeen: number): ReplayArmReport {
@@ -553,6 +572,10 @@ function targetsOf(log: UserLog, sessionKey: string): number[] {
     if (s === sessionKey) out.push(log.clickItems[k] as number);
   });
   return [...new Set(out)];
+}
+
+function liftField(replayLift: BootstrapResult | undefined): { replayLift?: BootstrapResult } {
+  return replayLift ? { replayLift } : {};
 }
 
 function emptyLog(): UserLog {

@@ -110,3 +110,21 @@ export function rankByMeanVector(search: ItemSearch, histories: Int32Array[], n 
   const { labels } = search.search(q, n);
   return histories.map((_, u) => Array.from(labels.subarray(u * n, (u + 1) * n)).filter((x) => x >= 0));
 }
+
+/**
+ * The history baseline: the last `last` distinct clicks retrieve their nearest lots by item vector,
+ * merged by score; the clicked lots themselves (each one's own nearest neighbour) are left out.
+ */
+export function rankByLastClicks(search: ItemSearch, histories: Int32Array[], last: number, n = 50): number[][] {
+  const k = n + last;
+  return histories.map((h) => {
+    const picked: number[] = [];
+    for (let i = h.length - 1; i >= 0 && picked.length < last; i--) if (!picked.includes(h[i] as number)) picked.push(h[i] as number);
+    if (picked.length === 0) return [];
+    const q = new Float32Array(picked.length * search.dim);
+    picked.forEach((item, j) => q.set(search.vector(item), j * search.dim));
+    const { labels, scores } = search.search(q, k);
+    const merged = mergeInterestResults(labels, scores, picked.length, k).filter((item) => !picked.includes(item));
+    return merged.slice(0, n);
+  });
+}

@@ -27,12 +27,32 @@ export interface PrimaryMetric {
 
 export const DEFAULT_PRIMARY_METRIC: Required<PrimaryMetric> = { name: 'recall_at_50', higherIsBetter: true, minDelta: 0 };
 
+/**
+ * A condition a version must meet before any comparison: a retrain whose online estimate (the A/B
+ * CTR lift, or the replay lift where no simulator exists) has a 95% interval entirely below zero is
+ * worse than the baseline already in production, whatever its offline metric says.
+ */
+export interface PromotionGate {
+  blocked: boolean;
+  reason: string;
+}
+
+/** The gate from a lift estimate: blocked when the whole interval lies below 0. */
+export function liftGate(name: string, lift: { lift: number; ci: [number, number] } | undefined): PromotionGate {
+  if (!lift) return { blocked: false, reason: `no ${name} estimate` };
+  const [lo, hi] = lift.ci;
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+  const range = `${pct(lift.lift)}, 95% CI ${pct(lo)} .. ${pct(hi)}`;
+  return hi < 0 ? { blocked: true, reason: `${name} ${range} is entirely below 0: not promoted` } : { blocked: false, reason: `${name} ${range}` };
+}
+
 export const VERSION_TAGS = {
   primaryMetric: 'curio.primary_metric',
   primaryValue: 'curio.primary_metric_value',
   higherIsBetter: 'curio.higher_is_better',
   bundlePath: 'curio.bundle_path',
   runKey: 'curio.run_key',
+  datasetDigest: 'curio.dataset_digest',
   decision: 'curio.decision',
   previousChampion: 'curio.previous_champion',
   reason: 'curio.decision_reason',
@@ -64,6 +84,17 @@ export interface RegisterBundleInput {
   aliases?: { champion?: string; challenger?: string };
   description?: string;
   tags?: Record<string, string>;
+  /** The dataset the metrics were measured on: a champion measured on other data is compared on crossDatasetMetric. */
+  datasetDigest?: string;
+  /**
+   * The metric compared when the champion's dataset differs (or is unknown): the primary metric
+   * relative to a baseline measured alongside it on each one's own data (e.g. its ratio over
+   * item-CF's), since raw recall of different data says nothing. Without it, such a champion is
+   * compared on the primary metric as before.
+   */
+  crossDatasetMetric?: string;
+  /** Checked before any comparison; a blocked version becomes challenger with the gate's reason. */
+  gate?: PromotionGate;
 }
 
 export type Decision = 'promoted' | 'challenger';
@@ -147,6 +178,7 @@ export async function registerBundle(input: RegisterBundleInput): Promise<Regist
         [VERSION_TAGS.higherIsBetter]: String(metric.higherIsBetter),
         [VERSION_TAGS.bundlePath]: bundlePath,
         ...(runTags[TAGS.key] ? { [VERSION_TAGS.runKey]: runTags[TAGS.key] } : {}),
+        ...(input.datasetDigest ? { [VERSION_TAGS.datasetDigest]: input.datasetDigest } : {}),
         ...Object.fromEntries(Object.entries(headline).map(([k, v]) => [`${VERSION_TAGS.metricPrefix}${k}`, String(v)])),
       },
     }));
@@ -180,27 +212,42 @@ export async function registerBundle(input: RegisterBundleInput): Promise<Regist
   let decision: Decision;
   let reason: string;
   let previousChampion: RegistrationResult['previousChampion'];
-  if (!champion) {
+  if (input.gate?.blocked) {
+    decision = 'challenger';
+    reason = input.gate.reason;
+    if (champion && champion.version !== version.version) previousChampion = { version: champion.version };
+  } else if (!champion) {
     decision = 'promoted';
     reason = `no ${championAlias} yet: the first version becomes ${championAlias}`;
   } else if (champion.version === version.version) {
     decision = 'promoted';
     reason = `already ${championAlias}`;
   } else {
-    const incumbent = await championValue(client, modelName, champion, metric.name);
+    // Raw metrics compare only on the same data; across datasets, the metric relative to a baseline.
+    const championData = fromKeyValues(champion.tags)[VERSION_TAGS.datasetDigest];
+    const sameData = input.datasetDigest !== undefined && championData === input.datasetDigest;
+    const compared = !sameData && input.crossDatasetMetric ? { ...metric, name: input.crossDatasetMetric } : metric;
+    const mine = compared.name === metric.name ? value : headline[compared.name];
+    const incumbent = await championValue(client, modelName, champion, compared.name);
     previousChampion = { version: champion.version, ...numberIf(incumbent) };
-    const dir = metric.higherIsBetter ? 'higher' : 'lower';
-    if (incumbent === undefined) {
+    const dir = compared.higherIsBetter ? 'higher' : 'lower';
+    const basis = sameData
+      ? 'same dataset: '
+      : compared.name !== metric.name
+        ? `${championAlias} v${champion.version} was measured on ${championData ? `dataset ${championData.slice(0, 12)}` : 'unrecorded data'}, this version on ${input.datasetDigest?.slice(0, 12) ?? 'unrecorded data'}, so they are compared relative to the baseline: `
+        : '';
+    if (incumbent === undefined || mine === undefined || !Number.isFinite(mine)) {
       decision = 'challenger';
-      reason = `${championAlias} v${champion.version} has no value for ${metric.name}; not comparable, so not promoted`;
-    } else if (beats(value, incumbent, metric)) {
+      reason = `${basis}${incumbent === undefined ? `${championAlias} v${champion.version}` : 'this version'} has no value for ${compared.name}; not comparable, so not promoted`;
+    } else if (beats(mine, incumbent, compared)) {
       decision = 'promoted';
-      reason = `${metric.name} ${fmt(value)} beats ${championAlias} v${champion.version}'s ${fmt(incumbent)} (${dir} is better${metric.minDelta ? `, margin ${metric.minDelta}` : ''})`;
+      reason = `${basis}${compared.name} ${fmt(mine)} beats ${championAlias} v${champion.version}'s ${fmt(incumbent)} (${dir} is better${compared.minDelta ? `, margin ${compared.minDelta}` : ''})`;
     } else {
       decision = 'challenger';
-      reason = `${metric.name} ${fmt(value)} does not beat ${championAlias} v${champion.version}'s ${fmt(incumbent)} (${dir} is better${metric.minDelta ? `, margin ${metric.minDelta}` : ''})`;
+      reason = `${basis}${compared.name} ${fmt(mine)} does not beat ${championAlias} v${champion.version}'s ${fmt(incumbent)} (${dir} is better${compared.minDelta ? `, margin ${compared.minDelta}` : ''})`;
     }
   }
+  if (input.gate && !input.gate.blocked) reason += `; ${input.gate.reason}`;
 
   // Record the decision before moving aliases: a retry after a crash in between redoes only the moves.
   const decisionTags: Record<string, string> = {

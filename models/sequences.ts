@@ -21,7 +21,8 @@ export interface EvalUsers extends Sequences {
   targets: Int32Array[];
 }
 
-function packSequences(lists: unknown[], width: number): Int32Array {
+/** Pads each list to `width` (−1), keeping its last `width` entries right-aligned. */
+export function packSequences(lists: unknown[], width: number): Int32Array {
   const out = new Int32Array(lists.length * width).fill(-1);
   lists.forEach((l, i) => {
     const xs = (l ?? []) as number[];
@@ -63,4 +64,19 @@ export async function loadEvalUsers(featuresDb: string, split: 'valid' | 'test',
   } finally {
     db.close();
   }
+}
+
+/**
+ * Inputs for requests made at a session's start (the next-session protocol): the history's last
+ * maxLong clicks are the long-term behaviour and there is no short-term behaviour yet, just as for
+ * the first click of a session in training (sql/features/03_sequences.sql).
+ */
+export function sessionStartSequences(histories: readonly Int32Array[], maxLong: number, maxShort: number): Sequences {
+  return {
+    count: histories.length,
+    maxLong,
+    maxShort,
+    long: packSequences(histories.map((h) => Array.from(h)), maxLong),
+    short: new Int32Array(histories.length * maxShort).fill(-1),
+  };
 }

@@ -105,6 +105,7 @@ export async function localRetrain(o: LocalRetrainOptions): Promise<LocalRetrain
         goalRatio: o.goalRatio ?? 1.2,
       },
       io,
+      log,
     ),
   );
   return { dirs, seconds, itemEmbedding, keyword: kwReport, multiInterest: miReport, lambdaZero: zeroReport, evaluation: evalReport };

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ItemSearch } from '../evaluation/fullRanking';
 import { evaluateKeyword, type KeywordMetrics } from '../evaluation/keywordEval';
-import { evaluateNextClick, loadNextClickPairs, type NextClickResult } from '../evaluation/nextClick';
+import { evaluateNextClick, loadNextClickPairs, nextClickPopularity, type NextClickResult } from '../evaluation/nextClick';
 import {
   loadItemCf,
   rankByInterests,
@@ -27,7 +27,10 @@ import { loadItemFeatures, openStageDatabases, type ItemFeatures } from '../mode
 import { computeItemVectors, item2vecVectors, loadSkipGramPairs, trainItem2Vec, trainItemUnit } from '../models/itemUnit';
 import { computeQueryVectors, loadKeywordData, trainKeywordModel } from '../models/keywordDssm';
 import { computeInterests, interestCollapse, trainUserModel } from '../models/multiInterest';
-import { loadEvalUsers, loadMiExamples, type EvalUsers } from '../models/sequences';
+import { loadEvalUsers, loadMiExamples, sessionStartSequences, type EvalUsers } from '../models/sequences';
+import { choosePopularity, evaluateSessions, readClickTimes, readNextSessionInputs, type NextSessionInputs, type NextSessionMetrics } from '../evaluation/nextSession';
+import { popularityRanker, queryRanker, type PopularityConfig } from '../evaluation/rankers';
+import { writeSessionQueries, type SessionQueries } from '../evaluation/sessionQueries';
 import type { EpochStats, Progress } from '../models/training';
 import { loadModel, readItemVectors, saveModel, writeInterests, writeItemVectors } from '../models/vectorFiles';
 import { loadPopularity } from './evaluationStage';
@@ -79,7 +82,7 @@ export interface ItemEmbeddingReport {
   vocab: ItemFeatures['vocab'];
   itemUnit: TrainingSummary;
   item2vec: TrainingSummary;
-  nextClick: { itemUnit: NextClickResult; item2vec: NextClickResult };
+  nextClick: { itemUnit: NextClickResult; item2vec: NextClickResult; popularity: NextClickResult & { windowDays: number | null } };
 }
 
 export async function itemEmbeddingStage(input: ItemEmbeddingInput, io: StageIo): Promise<ItemEmbeddingReport> {
@@ -101,8 +104,9 @@ export async function itemEmbeddingStage(input: ItemEmbeddingInput, io: StageIo)
   const idVectors = item2vecVectors(i2v.model, f.n);
   const nc = await loadNextClickPairs(input.featuresDb, 5000, input.itemUnit.seed);
   const nextClick = {
-    itemUnit: evaluateNextClick(new ItemSearch(vectors, input.itemUnit.dim), nc),
-    item2vec: evaluateNextClick(new ItemSearch(idVectors, input.item2vec.dim), nc),
+    itemUnit: evaluateNextClick(vectors, input.itemUnit.dim, nc),
+    item2vec: evaluateNextClick(idVectors, input.item2vec.dim, nc),
+    popularity: nextClickPopularity(nc, await readClickTimes(input.featuresDb), f.n),
   };
   await writeItemVectors(join(io.out, 'item_vectors.parquet'), { ids: f.itemIds, categories: f.categoryCodes, vectors, dim: input.itemUnit.dim });
   await writeItemVectors(join(io.out, 'item2vec_vectors.parquet'), { ids: f.itemIds, categories: f.categoryCodes, vectors: idVectors, dim: input.item2vec.dim });
@@ -191,8 +195,11 @@ export interface MultiInterestInput {
 }
 
 export interface UserModelMetrics {
+  /** ComiRec protocol (held-out users' first 80% → last 20%). */
   valid: MethodMetrics;
   test: MethodMetrics;
+  /** Next-session protocol (evaluation/nextSession.ts): the numbers decisions are made on. */
+  nextSession: { valid: NextSessionMetrics; test: NextSessionMetrics };
   /** Mean pairwise cosine between a user's interests (test users): 1 = collapsed into one. */
   interestCollapse: number;
 }
@@ -204,15 +211,23 @@ export interface MultiInterestReport {
   youtubeDnn?: UserModelMetrics & { training: TrainingSummary };
 }
 
+/** What the next-session scoring of a user model reads: the sessions, the clicks and the chosen fallback. */
+interface NextSessionContext {
+  inputs: NextSessionInputs;
+  popularity: PopularityConfig;
+}
+
 async function scoreUserModel(
   model: tf.LayersModel,
   method: string,
   vectors: Float32Array,
   dim: number,
   users: { valid: EvalUsers; test: EvalUsers },
+  sessions: NextSessionContext,
+  cfg: MultiInterestConfig,
   div: DiversityContext,
   featuresDb: string,
-  out?: string,
+  out: { interests?: string; sessionQueries: string },
 ): Promise<UserModelMetrics> {
   const search = new ItemSearch(vectors, dim);
   const score = (u: EvalUsers) => {
@@ -221,9 +236,27 @@ async function scoreUserModel(
   };
   const valid = score(users.valid);
   const test = score(users.test);
-  if (out) await writeInterests(out, featuresDb, users.test.users, test.ints.vectors, test.ints.k, dim);
-  return { valid: valid.metrics, test: test.metrics, interestCollapse: interestCollapse(test.ints.vectors, users.test.count, test.ints.k, dim) };
+  if (out.interests) await writeInterests(out.interests, featuresDb, users.test.users, test.ints.vectors, test.ints.k, dim);
+
+  // Next-session protocol: the model's queries at every scored session's start, written for the
+  // evaluation stage, and scored here for the λ choice with the same code the evaluation stage uses.
+  const parts: SessionQueries[] = [];
+  const nextSession = {} as UserModelMetrics['nextSession'];
+  for (const set of [sessions.inputs.valid, sessions.inputs.test]) {
+    const q = computeInterests(model, vectors, dim, sessionStartSequences(set.cases.map((c) => c.history), cfg.maxLong, cfg.maxShort));
+    parts.push({ set, vectors: q.vectors, k: q.k, dim });
+    const per = q.k * dim;
+    const ranker = queryRanker(method, vectors, dim, (req) => q.vectors.subarray(req.caseNo * per, (req.caseNo + 1) * per));
+    const fallback = popularityRanker('popularity', sessions.inputs.clicks, set.listedAt, sessions.popularity);
+    nextSession[set.split] = (await evaluateSessions(set, [ranker], fallback, div)).metrics[0] as NextSessionMetrics;
+  }
+  await writeSessionQueries(out.sessionQueries, parts);
+  return { valid: valid.metrics, test: test.metrics, nextSession, interestCollapse: interestCollapse(test.ints.vectors, users.test.count, test.ints.k, dim) };
 }
+
+/** Files of a multi-interest stage folder with each user model's queries per next-session case. */
+export const MULTI_INTEREST_SESSION_QUERIES = 'next_session_queries.parquet';
+export const YOUTUBE_DNN_SESSION_QUERIES = 'youtube_dnn_next_session_queries.parquet';
 
 export async function multiInterestStage(input: MultiInterestInput, io: StageIo): Promise<MultiInterestReport> {
   assertNativeBackend();
@@ -238,11 +271,16 @@ export async function multiInterestStage(input: MultiInterestInput, io: StageIo)
   };
   const div: DiversityContext = { categoryOf: (i) => iv.categories[i] ?? '', vectors: iv.vectors, dim: iv.dim };
   const progress = io.onProgress ? { onProgress: io.onProgress } : {};
+  const nsInputs = await readNextSessionInputs(input.featuresDb);
+  const sessions: NextSessionContext = { inputs: nsInputs, popularity: (await choosePopularity(nsInputs.valid, nsInputs.clicks, div)).chosen };
 
   let t0 = Date.now();
   const mi = await trainUserModel(cfg, iv.vectors, iv.dim, examples, popularity, { checkpointDir: join(io.scratch, 'multi_interest'), ...progress });
   const miTraining = summary(mi.result, t0);
-  const miMetrics = await scoreUserModel(mi.model, 'multi_interest', iv.vectors, iv.dim, users, div, input.featuresDb, join(io.out, 'test_user_interests.parquet'));
+  const miMetrics = await scoreUserModel(mi.model, 'multi_interest', iv.vectors, iv.dim, users, sessions, cfg, div, input.featuresDb, {
+    interests: join(io.out, 'test_user_interests.parquet'),
+    sessionQueries: join(io.out, MULTI_INTEREST_SESSION_QUERIES),
+  });
   await saveModel(mi.model, join(io.out, 'multi_interest'));
   mi.model.dispose();
   const report: MultiInterestReport = { lambda: cfg.lambda, examples: examples.count, multiInterest: { ...miMetrics, training: miTraining } };
@@ -251,7 +289,9 @@ export async function multiInterestStage(input: MultiInterestInput, io: StageIo)
     t0 = Date.now();
     const yt = await trainUserModel(cfg, iv.vectors, iv.dim, examples, popularity, { singleVector: true, checkpointDir: join(io.scratch, 'youtube_dnn'), ...progress });
     const ytTraining = summary(yt.result, t0);
-    const ytMetrics = await scoreUserModel(yt.model, 'youtube_dnn', iv.vectors, iv.dim, users, div, input.featuresDb);
+    const ytMetrics = await scoreUserModel(yt.model, 'youtube_dnn', iv.vectors, iv.dim, users, sessions, cfg, div, input.featuresDb, {
+      sessionQueries: join(io.out, YOUTUBE_DNN_SESSION_QUERIES),
+    });
     await saveModel(yt.model, join(io.out, 'youtube_dnn'));
     yt.model.dispose();
     report.youtubeDnn = { ...ytMetrics, training: ytTraining };

@@ -124,7 +124,7 @@ export function resolveRetrainConfig(input: RetrainInput): ResolvedConfig {
     multiInterest,
     lambdaGrid: [...new Set(lambdaGrid)].sort((a, b) => a - b),
     sweepParallelism,
-    evaluation: { goalRatio, primaryMetric: input.evaluation?.primaryMetric ?? 'recall_at_50' },
+    evaluation: { goalRatio, primaryMetric: input.evaluation?.primaryMetric ?? 'next_session_recall_at_50' },
     index: { factory },
     abTest: isObject(input.abTest) ? input.abTest : {},
     registry: { modelName: input.registry?.modelName ?? 'curio-recall' },

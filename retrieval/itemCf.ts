@@ -19,6 +19,8 @@ export interface ItemCfWindow {
 export interface ItemCfRecallOptions {
   /** Items wanted. */
   size: number;
+  /** Use only each item's first this-many stored neighbours (default: all stored). */
+  neighbours?: number;
   /** Items the feed may show (live, not seen); the others are skipped, however similar. */
   eligible: (itemIdx: number) => boolean;
 }
@@ -48,6 +50,11 @@ export class ItemCf {
     return new ItemCf(neighbours, { ...window });
   }
 
+  /** A model that knows no similarities (a window before any click): every recall is empty. */
+  static empty(window: ItemCfWindow): ItemCf {
+    return new ItemCf(new Map(), { ...window });
+  }
+
   /** Items with at least one neighbour. */
   get itemCount(): number {
     return this.neighbours.size;
@@ -71,7 +78,8 @@ export class ItemCf {
     for (const i of clicked) {
       const n = this.neighbours.get(i);
       if (!n) continue;
-      for (let k = 0; k < n.idx.length; k++) {
+      const kept = Math.min(n.idx.length, opts.neighbours ?? Infinity);
+      for (let k = 0; k < kept; k++) {
         const j = n.idx[k] as number;
         if (clicked.has(j)) continue;
         score.set(j, (score.get(j) ?? 0) + (n.score[k] as number));

@@ -1,4 +1,4 @@
-import { bootstrapLift, normalCdf, normalQuantile, quantile, twoProportionZTest, type ArmCounts } from '../evaluation/abStats';
+import { bootstrapLift, normalCdf, normalQuantile, pairedBootstrapLift, quantile, twoProportionZTest, type ArmCounts } from '../evaluation/abStats';
 import { categoryMix } from '../evaluation/abTest';
 
 const users = (n: number, clicks: number, impressions: number): ArmCounts[] => Array.from({ length: n }, () => ({ clicks, impressions }));
@@ -73,6 +73,24 @@ describe('A/B statistics on known numbers', () => {
     const b = Array.from({ length: 40 }, (_, i) => ({ clicks: i % 4, impressions: 10 }));
     expect(bootstrapLift(a, b, { samples: 300, seed: 9 })).toEqual(bootstrapLift(a, b, { samples: 300, seed: 9 }));
     expect(bootstrapLift(a, b, { samples: 300, seed: 9 }).ci).not.toEqual(bootstrapLift(a, b, { samples: 300, seed: 10 }).ci);
+  });
+
+  it('paired bootstrap keeps the pairing: a steady lift on heterogeneous users gets a tight interval', () => {
+    // Users differ in how many of their logged clicks A finds (5% .. 50%), but B always finds 20% more.
+    const pairs = Array.from({ length: 60 }, (_, i) => {
+      const targets = 10 * (1 + (i % 7));
+      const found = targets * 0.05 * (1 + (i % 10));
+      return { a: { clicks: found, impressions: targets }, b: { clicks: found * 1.2, impressions: targets } };
+    });
+    const paired = pairedBootstrapLift(pairs, { samples: 500, seed: 3 });
+    expect(paired.lift).toBeCloseTo(0.2, 12);
+    expect(paired.ci[0]).toBeCloseTo(0.2, 6);
+    expect(paired.ci[1]).toBeCloseTo(0.2, 6);
+    // Resampling the same users as independent arms loses that and sees mostly user heterogeneity.
+    const unpaired = bootstrapLift(pairs.map((p) => p.a), pairs.map((p) => p.b), { samples: 500, seed: 3 });
+    expect(unpaired.ci[1] - unpaired.ci[0]).toBeGreaterThan(0.1);
+    expect(pairedBootstrapLift(pairs, { samples: 200, seed: 4 })).toEqual(pairedBootstrapLift(pairs, { samples: 200, seed: 4 }));
+    expect(() => pairedBootstrapLift([])).toThrow(RangeError);
   });
 
   it('quantiles interpolate linearly (R type 7) and feed diversity is distinct categories and entropy', () => {

@@ -68,7 +68,7 @@ describe('A/B CTR simulation (tiny, oracle)', () => {
 
   it('is deterministic for a seed', async () => {
     const again = await runAbTest(inputs, { ...config, replay: false });
-    const strip = (r: AbReport) => ({ ...r, seconds: 0, armA: { ...r.armA, replay: undefined }, armB: { ...r.armB, replay: undefined } });
+    const strip = (r: AbReport) => ({ ...r, seconds: 0, replayLift: undefined, armA: { ...r.armA, replay: undefined }, armB: { ...r.armB, replay: undefined } });
     expect(strip(again)).toEqual(strip(report));
   });
 

@@ -64,10 +64,19 @@ describe('feature SQL on a hand-made dataset', () => {
     expect(key('u2', 'i4')).toBe('s:B');
   });
 
-  it('splits time into train / valid / test at the configured fractions', async () => {
-    const [p] = await rows<{ train_end: Date; data_start: Date; data_end: Date }>(feat, 'SELECT * FROM periods');
-    const frac = (p!.train_end.getTime() - p!.data_start.getTime()) / (p!.data_end.getTime() - p!.data_start.getTime());
-    expect(frac).toBeCloseTo(0.8, 6);
+  it('splits time into train / valid / test at the configured shares of the events', async () => {
+    const [p] = await rows<{ train_end: Date; valid_end: Date }>(feat, 'SELECT * FROM periods');
+    const [share] = await rows<{ before_train_end: number; before_valid_end: number; n: number }>(
+      feat,
+      `SELECT count(*) FILTER (WHERE e.ts < p.train_end)::DOUBLE AS before_train_end,
+              count(*) FILTER (WHERE e.ts < p.valid_end)::DOUBLE AS before_valid_end, count(*)::DOUBLE AS n
+       FROM events_enriched e, periods p`,
+    );
+    // 10 events: the 0.8 and 0.9 quantiles are the 8th and 9th event times (u3's second click, u2's late one).
+    expect(share?.n).toBe(10);
+    expect(p!.train_end.toISOString()).toBe('2026-06-03T09:01:00.000Z');
+    expect(share?.before_train_end).toBe(7);
+    expect(share?.before_valid_end).toBe(8);
     const late = await rows<{ period: string }>(feat, "SELECT period FROM behaviours b JOIN item_index i USING (item_idx) WHERE i.item_id = 'i5'");
     expect(late.map((r) => r.period)).toEqual(['test']);
   });
@@ -88,19 +97,20 @@ describe('feature SQL on a hand-made dataset', () => {
     expect(ex.find((e) => e.user_id === 'u1' && e.target === 'i1')).toBeUndefined();
   });
 
-  it('scores item-CF by cosine-normalised, user-damped co-occurrence', async () => {
+  it('scores item-CF (ComiRec protocol) by cosine-normalised, user-damped co-occurrence of the training users in every period', async () => {
     const cf = await rows<{ a: string; b: string; score: number }>(
       feat,
       `SELECT x.item_id AS a, y.item_id AS b, c.score FROM item_cf c
        JOIN item_index x ON x.item_idx = c.item_idx JOIN item_index y ON y.item_idx = c.neighbor_idx
        WHERE x.item_id = 'i1' ORDER BY b`,
     );
-    // Train period: u1 {i1,i2,i3}, u2 {i1,i2}, u3 {i1,i2}; i4, i5 are later.
-    // c(i1,i2) = 1/ln4 + 1/ln3 + 1/ln3, n(i1) = n(i2) = 3; c(i1,i3) = 1/ln4, n(i3) = 1.
-    const c12 = 1 / Math.log(4) + 2 / Math.log(3);
-    expect(cf.map((r) => r.b)).toEqual(['i2', 'i3']);
-    expect(cf[0]?.score).toBeCloseTo(c12 / 3, 6);
-    expect(cf[1]?.score).toBeCloseTo(1 / Math.log(4) / Math.sqrt(3), 6);
+    // Every period: u1 {i1,i2,i3}, u2 {i1,i2,i4}, u3 {i1,i2,i5}: each user weighs 1/ln 4.
+    // c(i1,i2) = 3/ln4, n(i1) = n(i2) = 3; c(i1,i3) = c(i1,i4) = c(i1,i5) = 1/ln4, n = 1.
+    expect(cf.map((r) => r.b)).toEqual(['i2', 'i3', 'i4', 'i5']);
+    expect(cf[0]?.score).toBeCloseTo(3 / Math.log(4) / 3, 6);
+    for (const r of cf.slice(1)) expect(r.score).toBeCloseTo(1 / Math.log(4) / Math.sqrt(3), 6);
+    const pop = await rows<{ item_id: string; clicks: number }>(feat, 'SELECT i.item_id, p.clicks FROM item_popularity p JOIN item_index i USING (item_idx) ORDER BY 1');
+    expect(pop.map((r) => Number(r.clicks))).toEqual([3, 3, 1, 1, 1, 0]);
   });
 });
 

@@ -97,15 +97,23 @@ describe('models on a synthetic marketplace (tiny)', () => {
     }
   });
 
-  it('reports every metric for every method, and the item-unit beats id-only item2vec on cold items', () => {
-    const methods = run.evaluation.methods.map((m) => m.method).sort();
-    expect(methods).toEqual(['item2vec', 'item_cf', 'multi_interest', 'popularity', 'youtube_dnn']);
-    for (const m of run.evaluation.methods) {
-      for (const k of ['recall_at_20', 'recall_at_50', 'hit_rate_at_50', 'ndcg_at_50', 'category_coverage_at_50', 'intra_list_diversity_at_50'] as const) {
-        expect(Number.isFinite(m[k])).toBe(true);
+  it('reports every metric for every method under both protocols, and the item-unit beats id-only item2vec on cold items', () => {
+    const everyMethod = ['item2vec', 'item_cf', 'item_knn', 'multi_interest', 'popularity', 'youtube_dnn'];
+    const tables = [run.evaluation.nextSession.valid.methods, run.evaluation.nextSession.test.methods, run.evaluation.comirec.methods];
+    for (const methods of tables) {
+      expect(methods.map((m) => m.method).sort()).toEqual(everyMethod);
+      for (const m of methods) {
+        for (const k of ['recall_at_20', 'recall_at_50', 'hit_rate_at_50', 'ndcg_at_50', 'category_coverage_at_50', 'intra_list_diversity_at_50'] as const) {
+          expect(Number.isFinite(m[k])).toBe(true);
+        }
+        expect(m.recall_at_50).toBeGreaterThanOrEqual(m.recall_at_20);
       }
-      expect(m.recall_at_50).toBeGreaterThanOrEqual(m.recall_at_20);
     }
+    // The next-session numbers the λ sweep reads are the ones the evaluation stage reports.
+    const mi = run.evaluation.nextSession.test.methods.find((m) => m.method === 'multi_interest');
+    expect(mi?.recall_at_50).toBeCloseTo(run.multiInterest.multiInterest.nextSession.test.recall_at_50, 10);
+    expect(run.evaluation.nextSession.test.scoredSessions).toBeGreaterThan(0);
+    expect(run.evaluation.goal.itemCf).toBe(run.evaluation.nextSession.test.methods.find((m) => m.method === 'item_cf')?.recall_at_50);
     const nc = run.itemEmbedding.nextClick;
     expect(nc.itemUnit.coldPairs).toBeGreaterThan(0);
     expect(nc.itemUnit.recallCold).toBeGreaterThan(nc.item2vec.recallCold);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromKeyValues } from '../experiments/mlflowClient';
 import { TAGS } from '../experiments/naming';
-import { beats, getAliased, registerBundle, RegistryError, VERSION_TAGS } from '../experiments/registry';
+import { beats, getAliased, liftGate, registerBundle, RegistryError, VERSION_TAGS } from '../experiments/registry';
 import type { Tracker } from '../experiments/tracking';
 import { testMlflowClient } from './helpers/mlflow';
 import { removeTestBuffers, testTracker, writeBundle } from './helpers/retrainTree';
@@ -35,6 +35,14 @@ describe('beats', () => {
     expect(beats(0.1, 0.1, { name: 'm' })).toBe(false);
     expect(beats(0.1, 0.2, { name: 'loss', higherIsBetter: false })).toBe(true);
     expect(beats(0.105, 0.1, { name: 'm', minDelta: 0.01 })).toBe(false);
+  });
+});
+
+describe('liftGate', () => {
+  it('blocks only when the whole interval lies below zero', () => {
+    expect(liftGate('A/B CTR lift', { lift: -0.22, ci: [-0.28, -0.16] })).toMatchObject({ blocked: true, reason: expect.stringMatching(/entirely below 0/) });
+    expect(liftGate('A/B CTR lift', { lift: -0.05, ci: [-0.12, 0.01] }).blocked).toBe(false);
+    expect(liftGate('replay lift', undefined)).toEqual({ blocked: false, reason: 'no replay lift estimate' });
   });
 });
 
@@ -96,5 +104,39 @@ describe('registerBundle against the real registry', () => {
     await expect(registerBundle({ client, runId: a, modelName: model, requiredParts: ['user_model', 'missing_part'] })).rejects.toThrow(/lacks missing_part/);
     await expect(registerBundle({ client, runId: a, modelName: model, primaryMetric: { name: 'hitrate_at_20' } })).rejects.toThrow(RegistryError);
     await expect(registerBundle({ client, runId: 'not-a-run', modelName: model })).rejects.toThrow(/not an MLflow run id/);
+  });
+
+  it('never promotes past a blocking gate, and compares raw metrics only on the same dataset', async () => {
+    const model = `curio-recall-data-${Date.now()}`;
+    const primaryMetric = { name: 'next_session_recall_at_50' };
+    const m = (raw: number, ratio: number) => ({ next_session_recall_at_50: raw, next_session_recall_at_50_over_item_cf: ratio });
+    const crossDatasetMetric = 'next_session_recall_at_50_over_item_cf';
+    const run = () => retrain(`reg-data-${Date.now()}-${Math.random()}`, 0.1);
+    const blocked = liftGate('A/B CTR lift', { lift: -0.2, ci: [-0.3, -0.1] });
+
+    // A blocked first version does not become champion: there is none.
+    const v1 = await registerBundle({ client, runId: await run(), modelName: model, primaryMetric, metrics: m(0.3, 1.5), datasetDigest: 'aaa', crossDatasetMetric, gate: blocked });
+    expect(v1).toMatchObject({ version: '1', decision: 'challenger', reason: blocked.reason });
+    expect(await getAliased(client, model, 'champion')).toBeUndefined();
+
+    const v2 = await registerBundle({ client, runId: await run(), modelName: model, primaryMetric, metrics: m(0.3, 1.1), datasetDigest: 'aaa', crossDatasetMetric });
+    expect(v2).toMatchObject({ version: '2', decision: 'promoted' });
+    expect(fromKeyValues((await getAliased(client, model, 'champion'))?.tags)[VERSION_TAGS.datasetDigest]).toBe('aaa');
+
+    // Other data: a lower raw recall, but a higher ratio over item-CF on its own data, wins.
+    const v3 = await registerBundle({ client, runId: await run(), modelName: model, primaryMetric, metrics: m(0.2, 1.3), datasetDigest: 'bbb', crossDatasetMetric });
+    expect(v3).toMatchObject({ version: '3', decision: 'promoted', reason: expect.stringMatching(/dataset aaa.*relative to the baseline: next_session_recall_at_50_over_item_cf 1.300 beats champion v2's 1.100/) });
+
+    // Same data as the champion: raw recall decides, even though the ratio is higher.
+    const v4 = await registerBundle({ client, runId: await run(), modelName: model, primaryMetric, metrics: m(0.19, 2), datasetDigest: 'bbb', crossDatasetMetric });
+    expect(v4).toMatchObject({ version: '4', decision: 'challenger', reason: expect.stringMatching(/^same dataset: next_session_recall_at_50 0.1900 does not beat champion v3's 0.2000/) });
+
+    // A gate that does not block is quoted in the reason; a blocking one wins over a better metric.
+    const open = liftGate('A/B CTR lift', { lift: 0.1, ci: [-0.02, 0.2] });
+    const v5 = await registerBundle({ client, runId: await run(), modelName: model, primaryMetric, metrics: m(0.25, 1), datasetDigest: 'bbb', crossDatasetMetric, gate: open });
+    expect(v5).toMatchObject({ decision: 'promoted', reason: expect.stringContaining(open.reason) });
+    const v6 = await registerBundle({ client, runId: await run(), modelName: model, primaryMetric, metrics: m(0.4, 3), datasetDigest: 'bbb', crossDatasetMetric, gate: blocked });
+    expect(v6).toMatchObject({ decision: 'challenger', reason: blocked.reason, previousChampion: { version: '5' } });
+    expect((await getAliased(client, model, 'champion'))?.version).toBe('5');
   });
 });

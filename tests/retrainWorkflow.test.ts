@@ -102,7 +102,15 @@ describe('retrainRecall on the real dev server', () => {
     expect([0, 0.3]).toContain(result.bestLambda);
     expect(result.recallAt50).toBeGreaterThan(0);
     expect(result.ctrLift).toBeDefined();
-    expect(result.registry).toEqual({ decision: 'promoted', version: '1', champion: '1' });
+    // The registry's decision follows its gate: a version whose A/B lift interval lies entirely below
+    // zero is never promoted, even as the first version; otherwise the first version is champion.
+    const ab = result.stages.find((s) => s.stage === 'ab_test')?.summary ?? {};
+    const blocked = Number(ab.ctr_lift_ci_high) < 0;
+    expect(result.registry).toMatchObject(
+      blocked
+        ? { decision: 'challenger', version: '1', champion: '', reason: expect.stringMatching(/A\/B CTR lift .* entirely below 0/) }
+        : { decision: 'promoted', version: '1', champion: '1', reason: expect.stringMatching(/^no champion yet.*A\/B CTR lift/) },
+    );
 
     // Every stage's output is a finished, content-addressed folder.
     for (const stage of ['load', 'features', 'tagging', 'item_embedding', 'keyword', 'multi_interest', 'evaluation', 'index', 'ab_test']) {
@@ -115,7 +123,7 @@ describe('retrainRecall on the real dev server', () => {
     const desc = await handle.describe();
     const memo = desc.memo as Record<string, string>;
     expect(memo.mlflowRunId).toBe(result.mlflowRunId);
-    expect(desc.typedSearchAttributes.get(OUTCOME_KEY)).toBe('champion');
+    expect(desc.typedSearchAttributes.get(OUTCOME_KEY)).toBe(blocked ? 'challenger' : 'champion');
     const client = new MlflowClient(testTrackingUri());
     const parent = await client.getRun(memo.mlflowRunId as string);
     const tags = fromKeyValues(parent.data.tags);
@@ -129,7 +137,8 @@ describe('retrainRecall on the real dev server', () => {
     );
     const itemUnit = children.find((r) => fromKeyValues(r.data.tags)['mlflow.runName'] === 'item_unit');
     expect((await client.getMetricHistory(itemUnit?.info.run_id as string, 'loss')).length).toBe(1);
-    expect((await client.getModelVersionByAlias(`curio-recall-test-${stamp}`, 'champion'))?.version).toBe('1');
+    expect((await client.getModelVersionByAlias(`curio-recall-test-${stamp}`, 'champion'))?.version).toBe(blocked ? undefined : '1');
+    expect(tags['curio.registry_reason']).toBe(result.registry?.reason);
 
     // Determinism: the histories just recorded (exported with the real CLI) replay against the
     // workflow sources, and so does one recorded when this workflow was written (a change that breaks

@@ -216,7 +216,8 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     }
     await Promise.all(running);
     results.sort((a, b) => Number(a.summary.lambda) - Number(b.summary.lambda));
-    const best = results.reduce((b, r) => (Number(r.summary.valid_recall_at_50) > Number(b.summary.valid_recall_at_50) ? r : b));
+    // λ is chosen on the validation period's next-session Recall@50, never on the test period.
+    const best = results.reduce((b, r) => (validSelectionMetric(r) > validSelectionMetric(b) ? r : b));
     return { stage: 'lambda_sweep', key: best.key, dir: best.dir, digest: best.digest, reused: results.every((r) => r.reused), summary: { best_lambda: Number(best.summary.lambda), trials: results.length }, trials: results, best } as StageRef & { trials: StageRef[]; best: StageRef };
   });
   const evaluation = await stage('evaluation', async () => {
@@ -233,7 +234,7 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('abTest', c().abTest) }) };
   });
   const registration = await stage('registration', () =>
-    tracking.registerWinner({ tracking: key(), modelName: c().registry.modelName, primaryMetric: c().evaluation.primaryMetric, evaluation, itemEmbedding, keyword, best: trials.best, index, ab, config: c() }),
+    tracking.registerWinner({ tracking: key(), modelName: c().registry.modelName, primaryMetric: c().evaluation.primaryMetric, datasetDigest, evaluation, itemEmbedding, keyword, best: trials.best, index, ab, config: c() }),
   );
   await tracking.finishTracking({
     tracking: key(),
@@ -246,13 +247,21 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     datasetDigest,
     stages: rows,
     bestLambda: Number(trials.best.summary.lambda),
-    recallAt50: Number(evaluation.summary.recall_at_50),
-    itemCfRecallAt50: Number(evaluation.summary.item_cf_recall_at_50),
+    recallAt50: Number(evaluation.summary.next_session_recall_at_50),
+    itemCfRecallAt50: Number(evaluation.summary.item_cf_next_session_recall_at_50),
+    comirecRecallAt50: Number(evaluation.summary.comirec_recall_at_50),
+    itemCfComirecRecallAt50: Number(evaluation.summary.item_cf_comirec_recall_at_50),
     ...(ab.summary.ctr_lift !== undefined ? { ctrLift: Number(ab.summary.ctr_lift) } : {}),
-    registry: { decision: registration.decision, version: registration.version, champion: registration.champion },
+    ...(ab.summary.replay_lift !== undefined ? { replayLift: Number(ab.summary.replay_lift) } : {}),
+    registry: { decision: registration.decision, reason: registration.reason, version: registration.version, champion: registration.champion },
     ...(registration.mlflowRunId ? { mlflowRunId: registration.mlflowRunId } : {}),
     ...(registration.mlflowRunUrl ? { mlflowRunUrl: registration.mlflowRunUrl } : {}),
   };
+}
+
+/** A sweep trial's validation score; trials recorded before the next-session protocol carry only the ComiRec one. */
+function validSelectionMetric(trial: StageRef): number {
+  return Number(trial.summary.valid_next_session_recall_at_50 ?? trial.summary.valid_recall_at_50);
 }
 
 /** Flattens a config section into MLflow params (`section.field`). */

@@ -26,7 +26,10 @@ export interface RetrainInput {
   lambdaGrid?: number[];
   /** How many sweep trials run at once. */
   sweepParallelism?: number;
-  /** The goal ratio of multi-interest Recall@50 over item-CF's, and the registry's primary metric. */
+  /**
+   * The goal ratio of multi-interest next-session Recall@50 over item-CF's, and the registry's
+   * primary metric (default next_session_recall_at_50).
+   */
   evaluation?: { goalRatio?: number; primaryMetric?: string };
   /** Faiss factory string of the constrained index (default 'Flat'). */
   index?: { factory?: string };
@@ -73,10 +76,17 @@ export interface RetrainResult {
   datasetDigest: string;
   stages: StageRow[];
   bestLambda: number;
+  /** Next-session Recall@50 on the test period (the protocol decisions use), model and item-CF. */
   recallAt50: number;
   itemCfRecallAt50: number;
+  /** The same under the ComiRec protocol, for comparison with the literature. */
+  comirecRecallAt50: number;
+  itemCfComirecRecallAt50: number;
   ctrLift?: number;
-  registry?: { decision: string; version: string; champion: string };
+  /** The offline replay's lift of the model's feed over item-CF's (logged clicks in feed). */
+  replayLift?: number;
+  /** The registry's decision and why (champion: '' when there is none yet). */
+  registry?: { decision: string; reason: string; version: string; champion: string };
   mlflowRunId?: string;
   mlflowRunUrl?: string;
 }

@@ -92,8 +92,8 @@ export async function followRetrain(handle: WorkflowHandle<typeof retrainRecall>
         throw new CliError(`retrain ${handle.workflowId} failed: ${cause}`);
       }
       const r = settled.r;
-      console.log(`\nbest λ ${r.bestLambda}; multi-interest Recall@50 ${(100 * r.recallAt50).toFixed(2)}% vs item-CF ${(100 * r.itemCfRecallAt50).toFixed(2)}%` + (r.ctrLift !== undefined ? `; A/B CTR lift ${(100 * r.ctrLift).toFixed(1)}%` : ''));
-      if (r.registry) console.log(`registry: version ${r.registry.version} ${r.registry.decision} (champion: version ${r.registry.champion})`);
+      console.log(`\nbest λ ${r.bestLambda}; next-session Recall@50 multi-interest ${(100 * r.recallAt50).toFixed(2)}% vs item-CF ${(100 * r.itemCfRecallAt50).toFixed(2)}%` + (r.ctrLift !== undefined ? `; A/B CTR lift ${(100 * r.ctrLift).toFixed(1)}%` : ''));
+      if (r.registry) console.log(`registry: version ${r.registry.version} ${r.registry.decision} (champion: ${r.registry.champion ? `version ${r.registry.champion}` : 'none'}) — ${r.registry.reason}`);
       console.log(`Temporal run: ${workflowUiUrl(handle.workflowId, (handle as Partial<WorkflowHandleWithFirstExecutionRunId>).firstExecutionRunId)}`);
       if (r.mlflowRunUrl) console.log(`MLflow run:   ${r.mlflowRunUrl}`);
       return;

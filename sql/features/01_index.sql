@@ -8,14 +8,15 @@ SELECT (row_number() OVER (ORDER BY listed_at, item_id) - 1)::INTEGER AS item_id
        image_embedding
 FROM src.items;
 
--- Time split over the span of the logged behaviour: train / valid / test periods.
+-- Time split of the logged behaviour into train / valid / test periods at quantiles of the events'
+-- times: the train period holds the first $train_end_frac of the events, whatever the growth of
+-- the data over time (public datasets often log most of their events in their last years).
 CREATE OR REPLACE TABLE periods AS
-WITH span AS (SELECT min(ts) AS t0, max(ts) AS t1 FROM src.events)
-SELECT t0 AS data_start,
-       t0 + (t1 - t0) * $train_end_frac AS train_end,
-       t0 + (t1 - t0) * $valid_end_frac AS valid_end,
-       t1 AS data_end
-FROM span;
+SELECT min(ts) AS data_start,
+       quantile_disc(ts, $train_end_frac) AS train_end,
+       quantile_disc(ts, $valid_end_frac) AS valid_end,
+       max(ts) AS data_end
+FROM src.events;
 
 -- Held-out users for the full-ranking (ComiRec-style) evaluation, drawn by a seeded hash of the id.
 CREATE OR REPLACE TABLE user_index AS

@@ -1,15 +1,25 @@
--- Item-based collaborative filtering (the baseline): co-occurrence of items clicked by the same user
--- in the train period (train users), each user's contribution damped by 1/log(1 + items clicked),
--- normalised by cosine: sim(i, j) = c(i, j) / sqrt(n(i) n(j)). Top $cf_top_k neighbours per item.
+-- Item-based collaborative filtering and popularity for the ComiRec protocol (evaluation/userEval.ts):
+-- built from every click of the training users in every period, as ComiRec's baselines see the
+-- training users' whole sequences. (The next-session protocol and the A/B recompute both daily from
+-- all clicks before the day instead: sql/retrieval/item_cf_until.sql.)
+-- Co-occurrence of items clicked by the same user, each user's contribution damped by
+-- 1/log(1 + items clicked), normalised by cosine: sim(i, j) = c(i, j) / sqrt(n(i) n(j)).
+-- Top $cf_top_k neighbours per item.
 CREATE OR REPLACE TABLE item_popularity AS
-SELECT i.item_idx, coalesce(f.n, 0)::BIGINT AS clicks
-FROM item_index i LEFT JOIN item_freq f USING (item_idx);
+WITH clicks AS (
+  SELECT b.item_idx, count(*)::BIGINT AS n
+  FROM behaviours b JOIN user_index u USING (user_idx)
+  WHERE u.user_split = 'train'
+  GROUP BY 1
+)
+SELECT i.item_idx, coalesce(c.n, 0)::BIGINT AS clicks
+FROM item_index i LEFT JOIN clicks c USING (item_idx);
 
 CREATE OR REPLACE TABLE item_cf AS
 WITH ui AS (
   SELECT DISTINCT b.user_idx, b.item_idx
   FROM behaviours b JOIN user_index u USING (user_idx)
-  WHERE u.user_split = 'train' AND b.period = 'train'
+  WHERE u.user_split = 'train'
 ),
 user_weight AS (SELECT user_idx, 1.0 / ln(1 + count(*)) AS w FROM ui GROUP BY 1),
 n AS (SELECT item_idx, count(*)::DOUBLE AS n FROM ui GROUP BY 1),

@@ -1,9 +1,10 @@
 -- Next-click pairs of the held-out periods (valid and test): consecutive clicks within one session.
--- warm: the next item was clicked in the training data (so an id-based model has seen it).
+-- warm: the next item was clicked in the training data (so an id-based model has seen it); ts: of the
+-- first click (epoch ms), for the daily popularity baseline.
 -- A deterministic sample of at most $max_pairs keeps evaluation time bounded.
-SELECT b.item_idx AS prev_item, b.next_item, f.item_idx IS NOT NULL AS warm
+SELECT b.item_idx AS prev_item, b.next_item, f.item_idx IS NOT NULL AS warm, epoch_ms(b.ts)::DOUBLE AS ts
 FROM (
-  SELECT user_idx, session_key, item_idx, period, seq_no,
+  SELECT user_idx, session_key, item_idx, period, seq_no, ts,
          lead(item_idx) OVER (PARTITION BY user_idx, session_key ORDER BY ts, item_idx) AS next_item
   FROM feat.behaviours
 ) b
