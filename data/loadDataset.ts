@@ -5,7 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDatabase, runSqlFile, discardDatabase } from '../platform/duckdb';
 import { CONTRACT_VERSION, TABLE_ORDER, TABLES, type TableName } from './contract';
 import { CONTRACT_CSV, readDelimitedFile, scanDelimitedFile, type FileShape } from './delimitedFile';
-import { DataValidationError, type ValidationIssue } from './validationError';
+import { DataValidationError, issueFromRow, type ValidationIssue } from './validationError';
 
 /**
  * Loads a folder of items / events / searches (Parquet or CSV) into a DuckDB database, validating
@@ -169,13 +169,7 @@ export async function loadDataset(opts: LoadOptions): Promise<LoadReport> {
     }));
     if (summary.length > 0 && !opts.quarantine) {
       const examples = await runSqlFile(conn, 'load/issue_examples', { limit: 20 });
-      const issues: ValidationIssue[] = examples.map((r) => ({
-        file: String(r.file),
-        row: Number(r.row_number),
-        column: String(r.col),
-        reason: String(r.reason),
-        ...(r.value !== null && r.value !== undefined ? { value: String(r.value) } : {}),
-      }));
+      const issues: ValidationIssue[] = examples.map(issueFromRow);
       throw new DataValidationError(issues, summary.reduce((s, x) => s + x.count, 0), summary);
     }
     await runSqlFile(conn, 'load/finalize');

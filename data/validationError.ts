@@ -17,6 +17,17 @@ export interface IssueGroup {
   firstRow: number;
 }
 
+/** An issue as the load and import SQL list them (file, row_number, col, reason, value). */
+export function issueFromRow(r: Record<string, unknown>): ValidationIssue {
+  return {
+    file: String(r.file),
+    row: Number(r.row_number),
+    column: String(r.col),
+    reason: String(r.reason),
+    ...(r.value !== null && r.value !== undefined ? { value: String(r.value) } : {}),
+  };
+}
+
 export function formatIssue(i: ValidationIssue): string {
   const where = [i.file, i.row !== undefined ? `row ${i.row}` : undefined, i.column ? `column ${i.column}` : undefined]
     .filter(Boolean)
