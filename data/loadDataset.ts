@@ -5,7 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDatabase, runSqlFile, discardDatabase } from '../platform/duckdb';
 import { CONTRACT_VERSION, TABLE_ORDER, TABLES, type TableName } from './contract';
 import { CONTRACT_CSV, readDelimitedFile, scanDelimitedFile, type FileShape } from './delimitedFile';
-import { DataValidationError, issueFromRow, type ValidationIssue } from './validationError';
+import { DataValidationError, issueFromRow, issueGroupFromRow, type ValidationIssue } from './validationError';
 
 /**
  * Loads a folder of items / events / searches (Parquet or CSV) into a DuckDB database, validating
@@ -159,14 +159,7 @@ export async function loadDataset(opts: LoadOptions): Promise<LoadReport> {
     await runSqlFile(conn, 'load/validate_items');
     await runSqlFile(conn, 'load/validate_searches');
     await runSqlFile(conn, 'load/validate_events');
-    const summary = (await runSqlFile(conn, 'load/issue_summary')).map((r) => ({
-      table: String(r.tbl),
-      column: String(r.col),
-      reason: String(r.reason),
-      count: Number(r.n),
-      firstFile: String(r.first_file),
-      firstRow: Number(r.first_row),
-    }));
+    const summary = (await runSqlFile(conn, 'load/issue_summary')).map(issueGroupFromRow);
     if (summary.length > 0 && !opts.quarantine) {
       const examples = await runSqlFile(conn, 'load/issue_examples', { limit: 20 });
       const issues: ValidationIssue[] = examples.map(issueFromRow);

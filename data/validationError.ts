@@ -28,6 +28,11 @@ export function issueFromRow(r: Record<string, unknown>): ValidationIssue {
   };
 }
 
+/** A group of issues as the load and import SQL summarise them (tbl, col, reason, n, first_file, first_row). */
+export function issueGroupFromRow(r: Record<string, unknown>): IssueGroup {
+  return { table: String(r.tbl), column: String(r.col), reason: String(r.reason), count: Number(r.n), firstFile: String(r.first_file), firstRow: Number(r.first_row) };
+}
+
 export function formatIssue(i: ValidationIssue): string {
   const where = [i.file, i.row !== undefined ? `row ${i.row}` : undefined, i.column ? `column ${i.column}` : undefined]
     .filter(Boolean)

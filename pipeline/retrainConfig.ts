@@ -17,7 +17,7 @@ import {
   type MultiInterestConfig,
 } from '../models/config';
 import { projectRoot } from '../platform/paths';
-import { DEFAULT_TAGGING, type TaggingParams } from '../tagging/tagItems';
+import { DEFAULT_TAGGING, validateTaggingParams, type TaggingParams } from '../tagging/tagItems';
 import { SCALES, type RetrainInput, type Scale } from '../workflows/types';
 
 /** A retrain's complete configuration: the input with every default filled in and validated. */
@@ -90,6 +90,8 @@ export function resolveRetrainConfig(input: RetrainInput): ResolvedConfig {
   }
   const features = mergeConfig('features', DEFAULT_FEATURE_PARAMS, input.features);
   const tagging = mergeConfig('tagging', DEFAULT_TAGGING, input.tagging);
+  // Checked here, at the validate stage, rather than when the tagging stage starts.
+  validateTaggingParams(tagging);
   const itemUnit = mergeConfig('itemUnit', DEFAULT_ITEM_UNIT, input.itemUnit);
   const item2vec = mergeConfig('item2vec', DEFAULT_ITEM2VEC, input.item2vec);
   const keyword = mergeConfig('keyword', DEFAULT_KEYWORD, input.keyword);

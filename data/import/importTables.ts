@@ -4,7 +4,7 @@ import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { openDatabase, runSqlFile } from '../../platform/duckdb';
 import { EVENT_TYPES, type EventType } from '../contract';
 import { readDelimitedFile, scanDelimitedFile, type Dialect, type FileShape } from '../delimitedFile';
-import { DataValidationError, issueFromRow, type IssueGroup, type ValidationIssue } from '../validationError';
+import { DataValidationError, issueFromRow, issueGroupFromRow, type IssueGroup, type ValidationIssue } from '../validationError';
 import { describeEventTypeSynonyms, EVENT_TYPE_SYNONYMS } from './eventTypes';
 import { decodeHtmlEntities, HTML_REFERENCE_PATTERN } from './htmlEntities';
 
@@ -191,14 +191,7 @@ async function throwIssues(conn: DuckDBConnection): Promise<void> {
   if (total === 0) return;
   const examples = await runSqlFile(conn, 'import/issue_examples', { limit: LISTED_ISSUES });
   const issues: ValidationIssue[] = examples.map(issueFromRow);
-  const groups: IssueGroup[] = (await runSqlFile(conn, 'import/issue_summary')).map((r) => ({
-    table: String(r.tbl),
-    column: String(r.col),
-    reason: String(r.reason),
-    count: Number(r.n),
-    firstFile: String(r.first_file),
-    firstRow: Number(r.first_row),
-  }));
+  const groups: IssueGroup[] = (await runSqlFile(conn, 'import/issue_summary')).map(issueGroupFromRow);
   throw new DataValidationError(issues, total, groups);
 }
 
