@@ -111,14 +111,20 @@ export function meanVectorRanker(method: string, vectors: Float32Array, dim: num
   });
 }
 
+/** The last `count` distinct items of a history, most recent first. */
+export function lastDistinct(history: ArrayLike<number>, count: number): number[] {
+  const picked: number[] = [];
+  for (let i = history.length - 1; i >= 0 && picked.length < count; i--) {
+    const item = history[i] as number;
+    if (!picked.includes(item)) picked.push(item);
+  }
+  return picked;
+}
+
 /** The last `last` distinct clicks' vectors as queries: "more like what you just looked at". */
 export function lastClicksRanker(method: string, vectors: Float32Array, dim: number, last: number): Ranker {
   return queryRanker(method, vectors, dim, (req) => {
-    const picked: number[] = [];
-    for (let i = req.history.length - 1; i >= 0 && picked.length < last; i--) {
-      const item = req.history[i] as number;
-      if (!picked.includes(item)) picked.push(item);
-    }
+    const picked = lastDistinct(req.history, last);
     const q = new Float32Array(picked.length * dim);
     picked.forEach((item, k) => q.set(vectors.subarray(item * dim, (item + 1) * dim), k * dim));
     return q;

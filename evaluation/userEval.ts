@@ -1,5 +1,6 @@
 import { attachDatabase, openDatabase, readColumns } from '../platform/duckdb';
 import { mergeInterestResults, type ItemSearch } from './fullRanking';
+import { lastDistinct } from './rankers';
 import { categoryCoverage, hitAt, intraListDiversity, mean, ndcgAt, recallAt } from './metrics';
 
 /**
@@ -118,8 +119,7 @@ export function rankByMeanVector(search: ItemSearch, histories: Int32Array[], n 
 export function rankByLastClicks(search: ItemSearch, histories: Int32Array[], last: number, n = 50): number[][] {
   const k = n + last;
   return histories.map((h) => {
-    const picked: number[] = [];
-    for (let i = h.length - 1; i >= 0 && picked.length < last; i--) if (!picked.includes(h[i] as number)) picked.push(h[i] as number);
+    const picked = lastDistinct(h, last);
     if (picked.length === 0) return [];
     const q = new Float32Array(picked.length * search.dim);
     picked.forEach((item, j) => q.set(search.vector(item), j * search.dim));
