@@ -3,7 +3,7 @@ import { evaluationStage } from '../pipeline/evaluationStage';
 import type { StageRef } from '../workflows/types';
 import { runStage } from './stageRunner';
 
-/** The chosen multi-interest model against every baseline under the next-session and ComiRec protocols. */
+/** The chosen multi-interest model (and the clustering baseline it must beat to be served) against every baseline under the next-session and ComiRec protocols. */
 export async function evaluateModels(input: {
   features: StageRef;
   itemEmbedding: StageRef;
@@ -32,7 +32,17 @@ export async function evaluateModels(input: {
       const ns = (method: string) => r.nextSession.test.methods.find((m) => m.method === method)?.recall_at_50 ?? NaN;
       const cr = (method: string) => r.comirec.methods.find((m) => m.method === method)?.recall_at_50 ?? NaN;
       return {
-        next_session_recall_at_50: r.goal.multiInterest,
+        next_session_recall_at_50: r.goal.recall,
+        multi_interest_next_session_recall_at_50: ns('multi_interest'),
+        history_clusters_next_session_recall_at_50: ns('history_clusters'),
+        item_knn_next_session_recall_at_50: ns('item_knn'),
+        served_user_model: r.nextSession.served.method,
+        served_merge: r.nextSession.served.serving.merge,
+        served_recent_share: r.nextSession.served.serving.recentShare,
+        served_categories_per_interest: r.nextSession.served.serving.categoriesPerInterest,
+        served_max_category_share: r.nextSession.served.serving.maxCategoryShare,
+        ...(r.nextSession.served.clusters ? { served_clusters: r.nextSession.served.clusters.interests, served_cluster_half_life: r.nextSession.served.clusters.halfLife } : {}),
+        item_knn_last_clicks: r.nextSession.tuning.itemKnn.chosen.lastClicks,
         item_cf_next_session_recall_at_50: r.goal.itemCf,
         popularity_next_session_recall_at_50: ns('popularity'),
         ratio_over_item_cf: r.goal.ratio,

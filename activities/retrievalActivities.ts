@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DEFAULT_AB, hasTruth as datasetHasTruth, runAbTest as simulateAb, runReplayOnly, type AbConfig, type AbReport, type ReplayOnlyReport } from '../evaluation/abTest';
 import { abMetrics, formatAbReport } from '../evaluation/abReport';
 import { mergeConfig } from '../pipeline/retrainConfig';
+import { openServedArm, servedArmFromSummary } from '../pipeline/servedArm';
 import { buildItemIndex } from '../retrieval/catalogue';
 import type { StageRef } from '../workflows/types';
 import { runStage, toFailure } from './stageRunner';
@@ -37,6 +38,8 @@ export async function runAbTest(input: {
   tags: StageRef;
   itemEmbedding: StageRef;
   best: StageRef;
+  /** The offline evaluation: which user model is served, and how (chosen on validation). */
+  evaluation?: StageRef;
   settings: Record<string, unknown>;
 }): Promise<StageRef> {
   let config: AbConfig;
@@ -46,20 +49,16 @@ export async function runAbTest(input: {
     throw toFailure(err);
   }
   const hasTruth = datasetHasTruth(input.dataDir);
+  const served = servedArmFromSummary(input.evaluation?.summary);
   const { ref } = await runStage(
     'ab_test',
-    { best: input.best.digest, embedding: input.itemEmbedding.digest, features: input.features.digest, tags: input.tags.digest, data: input.prepared.digest, config, hasTruth },
+    { best: input.best.digest, embedding: input.itemEmbedding.digest, features: input.features.digest, tags: input.tags.digest, data: input.prepared.digest, config, hasTruth, served },
     async (io): Promise<AbReport | ReplayOnlyReport> => {
       const { readItemVectors } = await import('../models/vectorFiles');
-      const { trainedInterestModel } = await import('../models/trainedInterestModel');
       const iv = await readItemVectors(join(input.itemEmbedding.dir, 'item_vectors.parquet'));
-      const model = await trainedInterestModel(join(input.best.dir, 'multi_interest'), iv.vectors, iv.dim);
+      const armB = await openServedArm(served, join(input.best.dir, 'multi_interest'), iv);
       try {
-        const common = {
-          featuresDb: join(input.features.dir, 'features.duckdb'),
-          tagsDb: join(input.tags.dir, 'tags.duckdb'),
-          armB: { label: 'multi-interest', itemVectors: { dim: iv.dim, vectors: iv.vectors }, itemIds: iv.ids, modelFor: () => model },
-        };
+        const common = { featuresDb: join(input.features.dir, 'features.duckdb'), tagsDb: join(input.tags.dir, 'tags.duckdb'), armB };
         const report = hasTruth
           ? await simulateAb({ ...common, datasetDir: input.dataDir }, config, (m) => io.phase(m))
           : await runReplayOnly(common, config, (m) => io.phase(m));
@@ -67,7 +66,7 @@ export async function runAbTest(input: {
         writeFileSync(join(io.out, 'report.md'), formatAbReport(report));
         return report;
       } finally {
-        model.dispose();
+        armB.dispose();
       }
     },
     abMetrics,

@@ -87,6 +87,8 @@ export async function trainMultiInterest(input: {
       valid_recall_at_50: r.multiInterest.valid.recall_at_50,
       test_recall_at_50: r.multiInterest.test.recall_at_50,
       interest_collapse: r.multiInterest.interestCollapse,
+      session_start_collapse_before_gate: r.multiInterest.sessionStartCollapse.beforeGate,
+      session_start_collapse_after_gate: r.multiInterest.sessionStartCollapse.afterGate,
       resumed_from_epoch: r.multiInterest.training.resumedFromEpoch,
     }),
   );

@@ -8,7 +8,8 @@ import { ConstrainedIndex, type ConstrainedIndexOptions } from '../retrieval/con
 import { ItemCf } from '../retrieval/itemCf';
 import { LiveItems } from '../retrieval/liveItems';
 import { fillFeed, PopularItems } from '../retrieval/popularFallback';
-import { DEFAULT_RECALL, recallForUser, type MultiInterestRecallConfig } from '../retrieval/recall';
+import { DEFAULT_RECALL, recallForUser, recallFromInterests, type MultiInterestRecallConfig } from '../retrieval/recall';
+import { blendLists, lastDistinct } from './rankers';
 import type { Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
 import { countBefore, loadAbData, type AbData, type HeldOutSession, type UserLog } from './abData';
 import { bootstrapLift, pairedBootstrapLift, twoProportionZTest, type ArmCounts, type BootstrapResult, type TwoProportionTest } from './abStats';
@@ -90,6 +91,17 @@ export interface ArmBModels {
   modelFor: InterestModelProvider;
   /** item_id of each vector row (from the vector file): checked against the catalogue's item_idx order. */
   itemIds?: readonly string[];
+  /** How the interests' lists merge (the offline validation's choice); default: the recall config's. */
+  merge?: MultiInterestRecallConfig['merge'];
+  /** Categories each interest retrieves within (the offline validation's choice); default: the recall config's. */
+  categoriesPerInterest?: number;
+  maxCategoryShare?: number;
+  /**
+   * The hybrid the offline validation may choose: this share of the feed from the neighbours of the
+   * last `lastClicks` distinct clicks (through the same item vectors and index), the rest from the
+   * interests, interleaved.
+   */
+  recent?: { share: number; lastClicks: number };
 }
 
 export interface AbInputs {
@@ -295,12 +307,28 @@ async function openFeeder(conn: DuckDBConnection, data: AbData, armB: ArmBModels
       return fillFeed(cand, r.size, r.popular, r.liveNow, excluded);
     }
     const m = r.model ?? armB.modelFor(r.userIdx);
-    const cand = recallForUser(
-      m,
-      index,
-      { longTerm: Int32Array.from(r.history.slice(-config.maxLongTerm)), shortTerm: Int32Array.from(r.sessionClicks), live: r.liveNow, seen: r.seen },
-      { ...config.recall, size: r.size },
-    );
+    const request = { longTerm: Int32Array.from(r.history.slice(-config.maxLongTerm)), shortTerm: Int32Array.from(r.sessionClicks), live: r.liveNow, seen: r.seen };
+    const recallConfig = {
+      ...config.recall,
+      size: r.size,
+      ...(armB.merge ? { merge: armB.merge } : {}),
+      ...(armB.categoriesPerInterest !== undefined ? { categoriesPerInterest: armB.categoriesPerInterest } : {}),
+      ...(armB.maxCategoryShare !== undefined ? { maxCategoryShare: armB.maxCategoryShare } : {}),
+    };
+    let cand = recallForUser(m, index, request, recallConfig);
+    if (armB.recent && armB.recent.share > 0) {
+      const dim = armB.itemVectors.dim;
+      const clicks = lastDistinct([...r.history, ...r.sessionClicks], armB.recent.lastClicks);
+      const near = recallFromInterests(
+        clicks.map((i) => armB.itemVectors.vectors.subarray(i * dim, (i + 1) * dim)),
+        index,
+        request,
+        { ...recallConfig, merge: 'score', categoriesPerInterest: 0 },
+      );
+      const byItem = new Map([...near, ...cand].map((c) => [c.itemIdx, c]));
+      const items = blendLists([cand.map((c) => c.itemIdx), near.map((c) => c.itemIdx)], [1 - armB.recent.share, armB.recent.share], r.size);
+      cand = items.map((i) => byItem.get(i) as (typeof cand)[number]);
+    }
     return fillFeed(cand, r.size, r.popular, r.liveNow, excluded);
   };
   return { data, index, live, refresh, feedFor };

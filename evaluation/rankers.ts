@@ -1,5 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ConstrainedIndex } from '../retrieval/constrainedIndex';
 import { ItemCf } from '../retrieval/itemCf';
+import { recallFromInterests, type MultiInterestRecallConfig } from '../retrieval/recall';
 import { lowerBound } from '../platform/binarySearch';
 
 /**
@@ -239,4 +241,192 @@ export function itemCfRanker(method: string, daily: DailyItemCf, config: ItemCfC
       return cf.recall(recent, { size: n, neighbours: config.topK, eligible: (i) => ctx.isCandidate[i] === 1 }).map((c) => c.itemIdx);
     },
   };
+}
+
+/**
+ * How a user's several query vectors become one list (the merge), each a named, validated choice:
+ * - 'max_score': a candidate scores by its best query (ComiRec's merge);
+ * - 'quota': each query fills a share of the list proportional to its importance, in turns;
+ * - 'greedy_diversity': ComiRec's greedy step over the queries' pooled candidates, each pick
+ *   maximising score + diversity × (share of the picks so far in another category).
+ */
+export type MergeConfig = { kind: 'max_score' } | { kind: 'quota' } | { kind: 'greedy_diversity'; diversity: number };
+
+export interface WeightedQueries {
+  /** k × dim. */
+  vectors: Float32Array;
+  /** Importance per query (any scale); absent = equal. */
+  weights?: ArrayLike<number>;
+}
+
+/** Every query's own top n among the candidates (one pass over the candidates). */
+function perQueryTop(queries: Float32Array, vectors: Float32Array, dim: number, candidates: Int32Array, n: number): { lists: number[][]; best: Map<number, number> } {
+  const k = queries.length / dim;
+  const tops = Array.from({ length: k }, () => new TopN(n));
+  const best = new Map<number, number>();
+  for (let c = 0; c < candidates.length; c++) {
+    const item = candidates[c] as number;
+    const base = item * dim;
+    let max = -Infinity;
+    for (let q = 0; q < k; q++) {
+      let dot = 0;
+      const qb = q * dim;
+      for (let d = 0; d < dim; d++) dot += (queries[qb + d] as number) * (vectors[base + d] as number);
+      (tops[q] as TopN).push(item, dot);
+      if (dot > max) max = dot;
+    }
+    best.set(item, max);
+  }
+  return { lists: tops.map((t) => t.result()), best };
+}
+
+/**
+ * Interleaves ranked lists into one of n items, list j filling about shares[j] of it: at every slot
+ * the list furthest behind its share gives its next item not already taken; an exhausted list
+ * drops out and the others fill its slots.
+ */
+export function blendLists(lists: readonly (readonly number[])[], shares: ArrayLike<number>, n: number): number[] {
+  const total = Array.from(shares).reduce((a, x) => a + Math.max(0, x), 0) || 1;
+  const share = lists.map((_, j) => Math.max(0, shares[j] as number) / total);
+  const at = lists.map(() => 0);
+  const taken = lists.map(() => 0);
+  const seen = new Set<number>();
+  const out: number[] = [];
+  const live = lists.map((l, j) => l.length > 0 && (share[j] as number) > 0);
+  while (out.length < n && live.some(Boolean)) {
+    let pick = -1;
+    let deficit = -Infinity;
+    for (let j = 0; j < lists.length; j++) {
+      if (!live[j]) continue;
+      const d = (share[j] as number) * (out.length + 1) - (taken[j] as number);
+      if (d > deficit) {
+        deficit = d;
+        pick = j;
+      }
+    }
+    const list = lists[pick] as readonly number[];
+    while ((at[pick] as number) < list.length && seen.has(list[at[pick] as number] as number)) at[pick] = (at[pick] as number) + 1;
+    if ((at[pick] as number) >= list.length) {
+      live[pick] = false;
+      continue;
+    }
+    const item = list[at[pick] as number] as number;
+    at[pick] = (at[pick] as number) + 1;
+    taken[pick] = (taken[pick] as number) + 1;
+    seen.add(item);
+    out.push(item);
+  }
+  return out;
+}
+
+/** ComiRec's greedy diversity step over a pool of scored items. */
+export function greedyDiverse(pool: Map<number, number>, categoryOf: (item: number) => string, diversity: number, n: number): number[] {
+  const left = [...pool.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  const out: number[] = [];
+  const perCategory = new Map<string, number>();
+  while (out.length < n && left.length > 0) {
+    let bestAt = 0;
+    let bestValue = -Infinity;
+    for (let j = 0; j < left.length; j++) {
+      const [item, score] = left[j] as [number, number];
+      const same = perCategory.get(categoryOf(item)) ?? 0;
+      const value = score + (out.length ? (diversity * (out.length - same)) / out.length : 0);
+      if (value > bestValue) {
+        bestValue = value;
+        bestAt = j;
+      }
+    }
+    const [item] = left.splice(bestAt, 1)[0] as [number, number];
+    out.push(item);
+    const c = categoryOf(item);
+    perCategory.set(c, (perCategory.get(c) ?? 0) + 1);
+  }
+  return out;
+}
+
+/** Candidates ranked for several queries under a merge. */
+export function mergeQueries(q: WeightedQueries, vectors: Float32Array, dim: number, candidates: Int32Array, n: number, merge: MergeConfig, categoryOf: (item: number) => string): number[] {
+  if (q.vectors.length === 0) return [];
+  if (merge.kind === 'max_score') return rankByQueries(q.vectors, vectors, dim, candidates, n);
+  const { lists, best } = perQueryTop(q.vectors, vectors, dim, candidates, n);
+  if (merge.kind === 'quota') return blendLists(lists, q.weights ?? lists.map(() => 1), n);
+  const pool = new Map<number, number>();
+  for (const l of lists) for (const item of l) pool.set(item, best.get(item) as number);
+  return greedyDiverse(pool, categoryOf, merge.diversity, n);
+}
+
+/** A user model's ranker under a merge: its (weighted) queries per request. */
+export function mergedQueryRanker(
+  method: string,
+  vectors: Float32Array,
+  dim: number,
+  queriesFor: (req: RankRequest) => WeightedQueries,
+  merge: MergeConfig,
+  categoryOf: (item: number) => string,
+): Ranker {
+  return { method, rank: (req, ctx, n) => mergeQueries(queriesFor(req), vectors, dim, ctx.candidates, n, merge, categoryOf) };
+}
+
+/**
+ * The hybrid: a share of the list from a user model, the rest from the neighbours of the last
+ * clicks through the same item vectors (item-kNN), interleaved; the share is chosen on validation.
+ */
+export function hybridRanker(method: string, model: Ranker, recent: Ranker, modelShare: number): Ranker {
+  return {
+    method,
+    rank: (req, ctx, n) => blendLists([model.rank(req, ctx, n), recent.rank(req, ctx, n)], [modelShare, 1 - modelShare], n),
+  };
+}
+
+/**
+ * How a user model's queries are served, chosen on validation per model, with the A/B's own recall
+ * (retrieval/recall.ts over the category-constrained index): the merge ('score': best inner product
+ * over every list; 'quota': interests take turns under a per-category cap), how many categories
+ * each interest retrieves within (0 = open routes only), and the share of the list given to the
+ * neighbours of the last clicks (0 = the model alone).
+ */
+export interface ServingConfig {
+  merge: 'score' | 'quota';
+  categoriesPerInterest: number;
+  /** With 'quota': no category fills more than this share of the list while others have candidates. */
+  maxCategoryShare: number;
+  recentShare: number;
+}
+
+const RECENT_SHARES = [0, 0.25, 0.5];
+export const SERVING_GRID: readonly ServingConfig[] = [0, 2].flatMap((categoriesPerInterest) => [
+  // The category cap only acts in the quota merge.
+  ...RECENT_SHARES.map((recentShare) => ({ merge: 'score' as const, categoriesPerInterest, maxCategoryShare: 1, recentShare })),
+  ...[0.5, 1].flatMap((maxCategoryShare) => RECENT_SHARES.map((recentShare) => ({ merge: 'quota' as const, categoriesPerInterest, maxCategoryShare, recentShare }))),
+]);
+
+export function servingName(s: ServingConfig): string {
+  return `${s.merge},categories=${s.categoriesPerInterest}${s.merge === 'quota' ? `,cap=${s.maxCategoryShare}` : ''}${s.recentShare > 0 ? `,recent=${s.recentShare}` : ''}`;
+}
+
+/** The recall settings the A/B does not take from a serving choice. */
+export const SERVING_RECALL: Omit<MultiInterestRecallConfig, 'size' | 'merge' | 'categoriesPerInterest' | 'maxCategoryShare'> = { perRoute: 50, categoryProbe: 50 };
+
+/**
+ * A user model's ranker under a serving choice: its queries through the constrained-index recall
+ * the A/B uses, then (hybrid) interleaved with `recent`, the tuned item-kNN.
+ */
+export function servedRanker(
+  method: string,
+  index: ConstrainedIndex,
+  dim: number,
+  queriesFor: (req: RankRequest) => WeightedQueries,
+  serving: ServingConfig,
+  recent: Ranker,
+): Ranker {
+  const model: Ranker = {
+    method,
+    rank: (req, ctx, n) => {
+      const q = queriesFor(req).vectors;
+      const interests = Array.from({ length: q.length / dim }, (_, k) => q.subarray(k * dim, (k + 1) * dim));
+      const config = { ...SERVING_RECALL, size: n, perRoute: Math.max(SERVING_RECALL.perRoute, n), merge: serving.merge, categoriesPerInterest: serving.categoriesPerInterest, maxCategoryShare: serving.maxCategoryShare };
+      return recallFromInterests(interests, index, { live: ctx.candidates, seen: new Set(req.history) }, config).map((c) => c.itemIdx);
+    },
+  };
+  return serving.recentShare > 0 ? hybridRanker(method, model, recent, 1 - serving.recentShare) : model;
 }

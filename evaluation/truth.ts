@@ -73,3 +73,50 @@ export async function loadTruth(conn: DuckDBConnection, datasetDir: string, item
 export function latentOf(truth: Truth, itemIdx: number): Float32Array {
   return truth.itemLatent.subarray(itemIdx * truth.latentDim, (itemIdx + 1) * truth.latentDim);
 }
+
+/**
+ * The truth's interests in a model's item space: topic t becomes the normalised mean of the item
+ * vectors of the items the generator made from t. Null for a topic without items.
+ */
+export function topicsInItemSpace(truth: Truth, vectors: Float32Array, dim: number): (Float32Array | null)[] {
+  const sums = truth.topicVectors.map(() => new Float32Array(dim));
+  const counts = new Int32Array(truth.topicVectors.length);
+  truth.itemTopic.forEach((t, i) => {
+    if (t < 0 || t >= sums.length) return;
+    const s = sums[t] as Float32Array;
+    for (let d = 0; d < dim; d++) s[d] = (s[d] as number) + (vectors[i * dim + d] as number);
+    counts[t] = (counts[t] as number) + 1;
+  });
+  return sums.map((s, t) => {
+    if (counts[t] === 0) return null;
+    const n = Math.hypot(...s) || 1;
+    return Float32Array.from(s, (x) => x / n);
+  });
+}
+
+/**
+ * The collapse reference: mean pairwise cosine of each user's truth interests in the model's item
+ * space, averaged over the given users that have two or more. A learned model whose interests are
+ * more alike than this has collapsed beyond what the users' real interests are.
+ */
+export function truthInterestCollapse(truth: Truth, vectors: Float32Array, dim: number, users: Iterable<number>): { collapse: number; users: number } {
+  const topics = topicsInItemSpace(truth, vectors, dim);
+  let sum = 0;
+  let n = 0;
+  for (const u of users) {
+    const vs = (truth.users[u]?.interests ?? []).map((t) => topics[t]).filter((v): v is Float32Array => !!v);
+    if (vs.length < 2) continue;
+    let s = 0;
+    let pairs = 0;
+    for (let a = 0; a < vs.length; a++)
+      for (let b = a + 1; b < vs.length; b++) {
+        let dot = 0;
+        for (let d = 0; d < dim; d++) dot += ((vs[a] as Float32Array)[d] as number) * ((vs[b] as Float32Array)[d] as number);
+        s += dot;
+        pairs++;
+      }
+    sum += s / pairs;
+    n++;
+  }
+  return { collapse: n ? sum / n : 0, users: n };
+}

@@ -24,7 +24,9 @@ export class L2Normalize extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x = first(inputs);
-      return tf.div(x, tf.add(tf.norm(x, 'euclidean', -1, true), 1e-8));
+      // rsqrt of a floored squared norm: the gradient of a norm is NaN at a zero vector (a user
+      // with no behaviour on one side), this one is finite everywhere.
+      return tf.mul(x, tf.rsqrt(tf.maximum(tf.sum(tf.square(x), -1, true), 1e-12)));
     });
   }
 }
@@ -107,6 +109,23 @@ export class SelfAttentivePooling extends tf.layers.Layer {
   }
 }
 
+/**
+ * Returns its first input and ignores the others: keeps every model input connected (a saved model
+ * drops inputs nothing reads), so all user models take the same four inputs.
+ */
+export class FirstInput extends tf.layers.Layer {
+  static className = 'CurioFirstInput';
+  constructor(args: LayerArgs = {}) {
+    super(args);
+  }
+  override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape {
+    return (shape as tf.Shape[])[0] as tf.Shape;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.clone(first(inputs));
+  }
+}
+
 /** Masked mean over a sequence: inputs [vectors (B, S, d), mask (B, S)] → (B, d). */
 export class MaskedMean extends tf.layers.Layer {
   static className = 'CurioMaskedMean';
@@ -174,6 +193,170 @@ export class FusionGate extends tf.layers.Layer {
   }
 }
 
-for (const cls of [L2Normalize, WeightedBag, SelfAttentivePooling, MaskedMean, FusionGate]) {
+/** The identity with no gradient: routing's intermediate iterations only steer the last one. */
+const stopGradient = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]) as (
+  x: tf.Tensor,
+) => tf.Tensor;
+
+/**
+ * Capsule routing (MIND's behaviour-to-interest routing, ComiRec-DR): item vectors are mapped by a
+ * shared bilinear matrix, û_j = e_j S, then for a few iterations each item's routing weights over
+ * the K capsules are softmax_k(b_kj), z_k = Σ_j w_kj û_j, v_k = squash(z_k), b_kj += v_k · û_j.
+ * Routing logits start from a fixed seeded draw (K × L, not trained) instead of a fresh draw per
+ * request, so a user's interests are the same each time they are computed; the draw is what makes
+ * the capsules differ from the first iteration. Inputs [vectors (B, L, d), mask (B, L)] → (B, K, d).
+ */
+export class DynamicRouting extends tf.layers.Layer {
+  static className = 'CurioDynamicRouting';
+  private readonly interests: number;
+  private readonly iterations: number;
+  private readonly seed: number;
+  private bilinear!: tf.LayerVariable;
+  private routingInit!: tf.LayerVariable;
+
+  constructor(args: LayerArgs & { interests: number; iterations: number; seed: number }) {
+    super(args);
+    this.interests = args.interests;
+    this.iterations = args.iterations;
+    this.seed = args.seed;
+  }
+
+  override build(shape: tf.Shape | tf.Shape[]): void {
+    const s = (shape as tf.Shape[])[0] as tf.Shape;
+    const len = s[1] as number;
+    const d = s[2] as number;
+    this.bilinear = this.addWeight('bilinear', [d, d], 'float32', tf.initializers.glorotUniform({ seed: this.seed }));
+    this.routingInit = this.addWeight('routing_init', [this.interests, len], 'float32', tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: this.seed + 1 }), undefined, false);
+    this.built = true;
+  }
+
+  override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (shape as tf.Shape[])[0] as tf.Shape;
+    return [s[0] ?? null, this.interests, s[2] ?? null];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const [h, mask] = inputs as [tf.Tensor3D, tf.Tensor2D];
+      const [b, l, d] = h.shape;
+      const uHat = tf.reshape(tf.matMul(tf.reshape(h, [b * l, d]), this.bilinear.read() as tf.Tensor2D), [b, l, d]);
+      let logits: tf.Tensor = tf.tile(tf.expandDims(this.routingInit.read(), 0), [b, 1, 1]); // (B, K, L)
+      let v: tf.Tensor = tf.zeros([b, this.interests, d]);
+      for (let it = 0; it < this.iterations; it++) {
+        // Softmax over capsules per item, padding items routed nowhere.
+        const w = tf.mul(tf.softmax(tf.transpose(logits, [0, 2, 1])), tf.expandDims(mask, -1)); // (B, L, K)
+        const last = it === this.iterations - 1;
+        const u = last ? uHat : stopGradient(uHat);
+        const z = tf.matMul(w, u, true, false); // (B, K, d)
+        const sq = tf.sum(tf.square(z), -1, true);
+        v = tf.mul(tf.div(sq, tf.add(sq, 1)), tf.div(z, tf.sqrt(tf.add(sq, 1e-9))));
+        if (!last) logits = tf.add(logits, tf.matMul(v, u, false, true));
+      }
+      return v;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), interests: this.interests, iterations: this.iterations, seed: this.seed };
+  }
+}
+
+/**
+ * Session fusion without collapse: each long-term interest attends over the session's items and is
+ * gated towards its own summary of them, c_k = Σ_j softmax_j(τ l_k · s_j) s_j,
+ * g_k = sigmoid([l_k, c_k, l_k ⊙ c_k] Wg + bg), u_k = g_k ⊙ l_k + (1 − g_k) ⊙ c_k. An interest is
+ * pulled only by the session items like it, and an empty session leaves every interest as it is.
+ * Inputs [long interests (B, K, d), session vectors (B, S, d), session mask (B, S)] → (B, K, d).
+ */
+export class InterestSessionAttention extends tf.layers.Layer {
+  static className = 'CurioInterestSessionAttention';
+  private readonly seed: number;
+  private readonly temperature: number;
+  private wg!: tf.LayerVariable;
+  private bg!: tf.LayerVariable;
+
+  constructor(args: LayerArgs & { seed: number; temperature: number }) {
+    super(args);
+    this.seed = args.seed;
+    this.temperature = args.temperature;
+  }
+
+  override build(shape: tf.Shape | tf.Shape[]): void {
+    const d = ((shape as tf.Shape[])[0] as tf.Shape)[2] as number;
+    this.wg = this.addWeight('gate_kernel', [3 * d, d], 'float32', tf.initializers.glorotUniform({ seed: this.seed }));
+    this.bg = this.addWeight('gate_bias', [d], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape {
+    return (shape as tf.Shape[])[0] as tf.Shape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const [l, s, mask] = inputs as [tf.Tensor3D, tf.Tensor3D, tf.Tensor2D];
+      const [b, k, d] = l.shape;
+      const sims = tf.mul(tf.matMul(l, s, false, true), this.temperature); // (B, K, S)
+      const att = tf.mul(tf.softmax(tf.add(sims, tf.mul(tf.sub(1, tf.expandDims(mask, 1)), -1e9))), tf.expandDims(mask, 1));
+      const c = tf.matMul(att, s); // (B, K, d); zero for an empty session
+      const feats = tf.reshape(tf.concat([l, c, tf.mul(l, c)], -1), [b * k, 3 * d]);
+      const gate = tf.reshape(tf.sigmoid(tf.add(tf.matMul(feats, this.wg.read() as tf.Tensor2D), this.bg.read())), [b, k, d]);
+      const hasSession = tf.reshape(tf.minimum(tf.sum(mask, 1), 1), [b, 1, 1]);
+      return tf.add(l, tf.mul(hasSession, tf.mul(tf.sub(1, gate), tf.sub(c, l))));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), seed: this.seed, temperature: this.temperature };
+  }
+}
+
+/**
+ * The session as an interest of its own: the mean of the session's items, or, for a request at a
+ * session's start (empty session), of the last `fallback` long-term clicks; then a learned
+ * correction s + s W (W starts at zero). Inputs [long vectors (B, L, d), long mask (B, L),
+ * session vectors (B, S, d), session mask (B, S)] → (B, 1, d).
+ */
+export class SessionChannel extends tf.layers.Layer {
+  static className = 'CurioSessionChannel';
+  private readonly fallback: number;
+  private w!: tf.LayerVariable;
+
+  constructor(args: LayerArgs & { fallback: number }) {
+    super(args);
+    this.fallback = args.fallback;
+  }
+
+  override build(shape: tf.Shape | tf.Shape[]): void {
+    const d = ((shape as tf.Shape[])[0] as tf.Shape)[2] as number;
+    this.w = this.addWeight('correction', [d, d], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (shape as tf.Shape[])[0] as tf.Shape;
+    return [s[0] ?? null, 1, s[2] ?? null];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const [lv, lm, sv, sm] = inputs as [tf.Tensor3D, tf.Tensor2D, tf.Tensor3D, tf.Tensor2D];
+      const [b, l, d] = lv.shape;
+      const f = Math.min(this.fallback, l);
+      const mean = (x: tf.Tensor3D, m: tf.Tensor2D) => tf.div(tf.sum(tf.mul(x, tf.expandDims(m, -1)), 1), tf.maximum(tf.sum(m, 1, true), 1));
+      const session = mean(sv, sm);
+      const tail = mean(tf.slice(lv, [0, l - f, 0], [-1, f, -1]) as tf.Tensor3D, tf.slice(lm, [0, l - f], [-1, f]) as tf.Tensor2D);
+      const has = tf.minimum(tf.sum(sm, 1, true), 1);
+      const x = tf.add(tf.mul(has, session), tf.mul(tf.sub(1, has), tail)) as tf.Tensor2D;
+      return tf.reshape(tf.add(x, tf.matMul(x, this.w.read() as tf.Tensor2D)), [b, 1, d]);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), fallback: this.fallback };
+  }
+}
+
+for (const cls of [L2Normalize, WeightedBag, SelfAttentivePooling, FirstInput, MaskedMean, FusionGate, DynamicRouting, InterestSessionAttention, SessionChannel]) {
   tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
 }

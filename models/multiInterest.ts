@@ -1,7 +1,7 @@
 import { WeightedSampler, Rng } from '../data/generator/rng';
 import { tf } from '../platform/tf';
 import type { MultiInterestConfig } from './config';
-import { FusionGate, L2Normalize, MaskedMean, SelfAttentivePooling } from './layers';
+import { DynamicRouting, FirstInput, FusionGate, InterestSessionAttention, L2Normalize, MaskedMean, SelfAttentivePooling, SessionChannel } from './layers';
 import type { MiExamples, Sequences } from './sequences';
 import { EmptyTrainingSetError, train, trainableVariables, type Progress, type TrainResult } from './training';
 
@@ -21,14 +21,42 @@ export function buildMultiInterestModel(cfg: MultiInterestConfig, dim: number): 
   const longMask = tf.input({ shape: [cfg.maxLong], name: 'long_mask' });
   const shortVecs = tf.input({ shape: [cfg.maxShort, dim], name: 'short_vectors' });
   const shortMask = tf.input({ shape: [cfg.maxShort], name: 'short_mask' });
-  const longInterests = new SelfAttentivePooling({ name: 'long_term_interests', interests: cfg.interests, hidden: cfg.attentionHidden, seed: cfg.seed }).apply([
-    longVecs,
-    longMask,
-  ]) as tf.SymbolicTensor;
-  const session = new MaskedMean({ name: 'session_pool' }).apply([shortVecs, shortMask]) as tf.SymbolicTensor;
-  const fused = new FusionGate({ name: 'fusion_gate', seed: cfg.seed + 10 }).apply([longInterests, session]) as tf.SymbolicTensor;
+  const extractor =
+    cfg.extraction === 'dynamic_routing'
+      ? new DynamicRouting({ name: 'long_term_interests', interests: cfg.interests, iterations: cfg.routingIterations, seed: cfg.seed })
+      : new SelfAttentivePooling({ name: 'long_term_interests', interests: cfg.interests, hidden: cfg.attentionHidden, seed: cfg.seed });
+  const longInterests = extractor.apply([longVecs, longMask]) as tf.SymbolicTensor;
+  let fused: tf.SymbolicTensor;
+  switch (cfg.fusion) {
+    case 'sigmoid_gate': {
+      const session = new MaskedMean({ name: 'session_pool' }).apply([shortVecs, shortMask]) as tf.SymbolicTensor;
+      fused = new FusionGate({ name: 'fusion_gate', seed: cfg.seed + 10 }).apply([longInterests, session]) as tf.SymbolicTensor;
+      break;
+    }
+    case 'interest_attention':
+      fused = new InterestSessionAttention({ name: 'fusion_gate', seed: cfg.seed + 10, temperature: cfg.logitScale }).apply([longInterests, shortVecs, shortMask]) as tf.SymbolicTensor;
+      break;
+    case 'session_channel': {
+      const channel = new SessionChannel({ name: 'session_channel', fallback: cfg.sessionFallbackClicks }).apply([longVecs, longMask, shortVecs, shortMask]) as tf.SymbolicTensor;
+      fused = tf.layers.concatenate({ axis: 1, name: 'with_session' }).apply([longInterests, channel]) as tf.SymbolicTensor;
+      break;
+    }
+    case 'none':
+      fused = new FirstInput({ name: 'no_session' }).apply([longInterests, shortVecs, shortMask]) as tf.SymbolicTensor;
+      break;
+  }
   const out = new L2Normalize({ name: 'interests' }).apply(fused) as tf.SymbolicTensor;
   return tf.model({ name: 'multi_interest', inputs: [longVecs, longMask, shortVecs, shortMask], outputs: out });
+}
+
+/**
+ * The long-term interests before the session enters (for the before/after-gate collapse report). It
+ * shares the model's layers: dispose the model, not this view.
+ */
+export function longTermInterestModel(model: tf.LayersModel): tf.LayersModel {
+  const layer = model.getLayer('long_term_interests');
+  const out = new L2Normalize({ name: 'long_term_normalised' }).apply(layer.output as tf.SymbolicTensor) as tf.SymbolicTensor;
+  return tf.model({ name: 'long_term_interests', inputs: model.inputs, outputs: out });
 }
 
 /** YouTube-DNN-style baseline: one user vector from the mean of all history vectors and an MLP. */
@@ -75,13 +103,17 @@ export function sequenceInputs(table: tf.Tensor2D, seqs: Sequences, rows: ArrayL
   return [...pack(seqs.long, seqs.maxLong), ...pack(seqs.short, seqs.maxShort)];
 }
 
-/** Mean pairwise cosine between the interests of each user (they are unit vectors), averaged. */
-export function metricLoss(interests: tf.Tensor3D, kind: MultiInterestConfig['metricLoss']): tf.Scalar {
+/**
+ * The metric-learning loss on each user's interests (unit vectors), averaged over users: the mean
+ * off-diagonal cosine, its square, or the hinge mean relu(cos − margin) that leaves pairs below the
+ * margin alone.
+ */
+export function metricLoss(interests: tf.Tensor3D, kind: MultiInterestConfig['metricLoss'], margin = 0.75): tf.Scalar {
   const k = interests.shape[1];
   if (k < 2) return tf.scalar(0);
   const gram = tf.matMul(interests, interests, false, true); // (B, K, K)
-  const g = kind === 'squared_cosine' ? tf.square(gram) : gram;
-  // Off-diagonal mean: (sum − trace) / (K (K − 1)); the diagonal of unit vectors is 1.
+  const g = kind === 'squared_cosine' ? tf.square(gram) : kind === 'hinge' ? tf.relu(tf.sub(gram, margin)) : gram;
+  // Off-diagonal mean: (sum − trace) / (K (K − 1)).
   const offDiag = tf.sub(tf.sum(g, [1, 2]), tf.sum(tf.mul(g, tf.eye(k).expandDims(0)), [1, 2]));
   return tf.mean(tf.div(offDiag, k * (k - 1)));
 }
@@ -103,6 +135,12 @@ interface MiBatch {
   negatives: tf.Tensor2D;
   /** 1 where a sampled negative is the row's own target (masked out of the softmax). */
   accidental: tf.Tensor2D;
+  /** log of each logit's expected count under its sampler (log-Q correction), or absent. */
+  targetLogQ?: tf.Tensor2D;
+  negativeLogQ?: tf.Tensor2D;
+  inBatchLogQ?: tf.Tensor2D;
+  /** B × B: 1 where another row's target is this row's target, or on the diagonal (not a negative). */
+  inBatchSame?: tf.Tensor2D;
 }
 
 export interface UserModelResult {
@@ -111,9 +149,29 @@ export interface UserModelResult {
 }
 
 /**
+ * Sampled-softmax logits of a batch: the target first, then the shared negatives, then (optionally)
+ * the batch's other targets; accidental hits masked out, each logit corrected by log Q when asked.
+ */
+export function sampledSoftmaxLoss(user: tf.Tensor2D, b: MiBatch, logitScale: number): tf.Scalar {
+  let pos: tf.Tensor = tf.mul(tf.sum(tf.mul(user, b.target), 1, true), logitScale); // (B, 1)
+  let neg: tf.Tensor = tf.mul(tf.matMul(user, b.negatives, false, true), logitScale); // (B, M)
+  if (b.targetLogQ) pos = tf.sub(pos, b.targetLogQ);
+  if (b.negativeLogQ) neg = tf.sub(neg, b.negativeLogQ);
+  const parts = [pos, tf.sub(neg, tf.mul(b.accidental, 1e9))];
+  if (b.inBatchSame) {
+    let inBatch: tf.Tensor = tf.mul(tf.matMul(user, b.target, false, true), logitScale); // (B, B)
+    if (b.inBatchLogQ) inBatch = tf.sub(inBatch, b.inBatchLogQ);
+    parts.push(tf.sub(inBatch, tf.mul(b.inBatchSame, 1e9)));
+  }
+  const logits = tf.concat(parts, 1);
+  return tf.neg(tf.mean(tf.slice(tf.logSoftmax(logits), [0, 0], [-1, 1]))) as tf.Scalar;
+}
+
+/**
  * Trains the multi-interest model (or, with `singleVector`, the YouTube-DNN baseline) on frozen item
  * vectors. Negatives: `sampledNegatives` items per batch, shared by its rows, drawn from the training
- * items' popularity^0.75 (the unigram^0.75 of the skip-gram negatives).
+ * items' popularity^0.75 (the unigram^0.75 of the skip-gram negatives), and with `inBatchNegatives`
+ * the batch's other targets; `logQCorrection` subtracts each sampler's log expected count.
  */
 export async function trainUserModel(
   cfg: MultiInterestConfig,
@@ -128,10 +186,25 @@ export async function trainUserModel(
   const model = opts.singleVector ? buildSingleVectorModel(cfg, dim) : buildMultiInterestModel(cfg, dim);
   const table = vectorTable(itemVectors, dim);
   const items = Array.from({ length: popularity.length }, (_, i) => i).filter((i) => (popularity[i] as number) > 0);
-  const negSampler = new WeightedSampler(items, items.map((i) => Math.pow(popularity[i] as number, 0.75)));
+  const weights = items.map((i) => Math.pow(popularity[i] as number, 0.75));
+  const negSampler = new WeightedSampler(items, weights);
+  const m = cfg.sampledNegatives;
+  // Expected counts per batch: m draws from popularity^0.75; batch-size draws from the click frequency.
+  const sharedLogQ = new Float32Array(popularity.length);
+  const batchLogQ = new Float32Array(popularity.length);
+  {
+    const z = weights.reduce((a, x) => a + x, 0);
+    const total = items.reduce((a, i) => a + (popularity[i] as number), 0);
+    // An item the sampler never draws (a target without training clicks) gets the smallest Q there is.
+    const floor = Math.min(...weights) / z;
+    for (let i = 0; i < popularity.length; i++) {
+      const p = popularity[i] as number;
+      sharedLogQ[i] = Math.log(m * (p > 0 ? Math.pow(p, 0.75) / z : floor));
+      batchLogQ[i] = Math.log(cfg.batchSize * (p > 0 ? p / total : 1 / Math.max(total, 1)));
+    }
+  }
   const optimizer = tf.train.adam(cfg.learningRate);
   const vars = trainableVariables(model);
-  const m = cfg.sampledNegatives;
   const result = await train<MiBatch>({
     name,
     examples: examples.count,
@@ -145,30 +218,37 @@ export async function trainUserModel(
       const rng = new Rng(cfg.seed, 500_000 + epoch * 100_000 + step);
       const neg = Int32Array.from({ length: m }, () => negSampler.draw(rng));
       const tgt = Int32Array.from(rows, (r) => examples.target[r] as number);
-      const accidental = new Float32Array(rows.length * m);
-      for (let r = 0; r < rows.length; r++) for (let j = 0; j < m; j++) if (neg[j] === tgt[r]) accidental[r * m + j] = 1;
-      return {
+      const b = rows.length;
+      const accidental = new Float32Array(b * m);
+      for (let r = 0; r < b; r++) for (let j = 0; j < m; j++) if (neg[j] === tgt[r]) accidental[r * m + j] = 1;
+      const batch: MiBatch = {
         inputs: sequenceInputs(table, examples, rows),
         target: tf.gather(table, tf.tensor1d(tgt, 'int32')) as tf.Tensor2D,
         negatives: tf.gather(table, tf.tensor1d(neg, 'int32')) as tf.Tensor2D,
-        accidental: tf.tensor2d(accidental, [rows.length, m]),
+        accidental: tf.tensor2d(accidental, [b, m]),
       };
+      if (cfg.logQCorrection) {
+        batch.targetLogQ = tf.tensor2d(Float32Array.from(tgt, (i) => sharedLogQ[i] as number), [b, 1]);
+        batch.negativeLogQ = tf.tensor2d(Float32Array.from(neg, (i) => sharedLogQ[i] as number), [1, m]);
+      }
+      if (cfg.inBatchNegatives) {
+        const same = new Float32Array(b * b);
+        for (let r = 0; r < b; r++) for (let c = 0; c < b; c++) if (r === c || tgt[r] === tgt[c]) same[r * b + c] = 1;
+        batch.inBatchSame = tf.tensor2d(same, [b, b]);
+        if (cfg.logQCorrection) batch.inBatchLogQ = tf.tensor2d(Float32Array.from(tgt, (i) => batchLogQ[i] as number), [1, b]);
+      }
+      return batch;
     },
     loss: (b) => {
       const interests = model.apply(b.inputs, { training: true }) as tf.Tensor3D;
       const user = selectInterest(interests, b.target, cfg);
-      const pos = tf.sum(tf.mul(user, b.target), 1, true); // (B, 1)
-      const neg = tf.sub(tf.matMul(user, b.negatives, false, true), tf.mul(b.accidental, 1e9)); // (B, M)
-      const logits = tf.mul(tf.concat([pos, neg], 1), cfg.logitScale);
-      const ce = tf.neg(tf.mean(tf.slice(tf.logSoftmax(logits), [0, 0], [-1, 1])));
-      if (opts.singleVector || cfg.lambda === 0) return ce as tf.Scalar;
-      return tf.add(ce, tf.mul(metricLoss(interests, cfg.metricLoss), cfg.lambda)) as tf.Scalar;
+      const ce = sampledSoftmaxLoss(user, b, cfg.logitScale);
+      if (opts.singleVector || cfg.lambda === 0) return ce;
+      return tf.add(ce, tf.mul(metricLoss(interests, cfg.metricLoss, cfg.metricMargin), cfg.lambda)) as tf.Scalar;
     },
     disposeBatch: (b) => {
       b.inputs.forEach((t) => t.dispose());
-      b.target.dispose();
-      b.negatives.dispose();
-      b.accidental.dispose();
+      for (const t of [b.target, b.negatives, b.accidental, b.targetLogQ, b.negativeLogQ, b.inBatchLogQ, b.inBatchSame]) t?.dispose();
     },
     ...(opts.checkpointDir ? { checkpointDir: opts.checkpointDir } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

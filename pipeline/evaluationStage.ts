@@ -16,10 +16,14 @@ import {
   lastClicksRanker,
   meanVectorRanker,
   popularityRanker,
-  queryRanker,
+  servedRanker,
+  servingName,
+  SERVING_GRID,
   type ItemCfConfig,
   type PopularityConfig,
   type Ranker,
+  type RankRequest,
+  type ServingConfig,
 } from '../evaluation/rankers';
 import type { BootstrapResult } from '../evaluation/abStats';
 import { readSessionQueries } from '../evaluation/sessionQueries';
@@ -33,7 +37,9 @@ import {
   type DiversityContext,
   type MethodMetrics,
 } from '../evaluation/userEval';
+import { clusterHistory, DEFAULT_HISTORY_CLUSTERS, type HistoryClusterConfig } from '../models/historyClusters';
 import { openStageDatabases } from '../models/itemFeatures';
+import { ConstrainedIndex } from '../retrieval/constrainedIndex';
 import { loadEvalUsers } from '../models/sequences';
 import { readItemVectors } from '../models/vectorFiles';
 import { attachDatabase, openDatabase, readColumns } from '../platform/duckdb';
@@ -80,6 +86,17 @@ export const ITEM_CF_GRID: readonly ItemCfConfig[] = [30, null].flatMap((lookbac
   [50, 100, 200].flatMap((topK) => [5, 20, 50].map((recentClicks) => ({ lookbackDays, topK, recentClicks }))),
 );
 export const ITEM_KNN_LAST_CLICKS: readonly number[] = [1, 3, 5, 10];
+/** The non-learned multi-interest baseline's settings tried on validation (models/historyClusters.ts). */
+export const HISTORY_CLUSTER_GRID: readonly HistoryClusterConfig[] = [2, 3, 4].flatMap((interests) => [5, 20].map((halfLife) => ({ ...DEFAULT_HISTORY_CLUSTERS, interests, halfLife })));
+
+/** The user model a retrain serves: the learned one only while it beats the clustering baseline on validation. */
+export interface ServedUserModel {
+  method: 'multi_interest' | 'history_clusters';
+  serving: ServingConfig;
+  /** With 'history_clusters': its settings. */
+  clusters?: HistoryClusterConfig;
+  valid: { multi_interest: number; history_clusters: number };
+}
 
 export interface SessionSetSummary {
   sessions: number;
@@ -103,14 +120,18 @@ export interface EvaluationReport {
       popularity: { chosen: PopularityConfig; points: { config: PopularityConfig; recall_at_50: number }[] };
       itemCf: { chosen: ItemCfConfig; points: { config: ItemCfConfig; recall_at_50: number }[] };
       itemKnn: { chosen: { lastClicks: number }; points: { config: { lastClicks: number }; recall_at_50: number }[] };
+      /** Per user model: its merge and hybrid share. */
+      serving: Record<string, { chosen: ServingConfig; points: { config: ServingConfig; recall_at_50: number }[] }>;
+      historyClusters: { chosen: { clusters: HistoryClusterConfig; serving: ServingConfig }; points: { config: { clusters: HistoryClusterConfig; serving: ServingConfig }; recall_at_50: number }[] };
     };
+    served: ServedUserModel;
     saw: Record<string, string>;
   };
   comirec: { split: 'test'; users: number; methods: MethodMetrics[]; saw: Record<string, string> };
   lambda: number;
   interestCollapse: { lambda: number; value: number }[];
-  /** Multi-interest over item-CF on the test sessions; ratioCi: paired bootstrap over users, 95%. */
-  goal: { metric: 'next_session_recall_at_50'; multiInterest: number; itemCf: number; ratio: number; ratioCi: [number, number]; target: number; met: boolean };
+  /** The served user model over item-CF on the test sessions; ratioCi: paired bootstrap over users, 95%. */
+  goal: { metric: 'next_session_recall_at_50'; model: ServedUserModel['method']; recall: number; itemCf: number; ratio: number; ratioCi: [number, number]; target: number; met: boolean };
 }
 
 function summarise(set: SessionSet): SessionSetSummary {
@@ -130,12 +151,12 @@ interface Vectors {
   dim: number;
 }
 
-/** The user models' rankers for a split: their queries per session, scored in the item-unit space. */
-async function userModelRankers(models: { method: string; file: string }[], itemUnit: Vectors, set: SessionSet): Promise<Ranker[]> {
-  const out: Ranker[] = [];
+/** A user model's queries per session of a split, from its stage's file. */
+async function userModelQueries(models: { method: string; file: string }[], set: SessionSet): Promise<Map<string, (req: RankRequest) => { vectors: Float32Array }>> {
+  const out = new Map<string, (req: RankRequest) => { vectors: Float32Array }>();
   for (const m of models) {
     const queries = await readSessionQueries(m.file, set);
-    out.push(queryRanker(m.method, itemUnit.vectors, itemUnit.dim, (req) => queries(req.caseNo)));
+    out.set(m.method, (req) => ({ vectors: queries(req.caseNo) }));
   }
   return out;
 }
@@ -161,50 +182,95 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     ];
     const popularity = await choosePopularity(inputs.valid, inputs.clicks, div);
     const popular = (set: SessionSet) => popularityRanker('popularity', inputs.clicks, set.listedAt, popularity.chosen);
+    // The A/B's recall over the same category-constrained index the A/B builds (exact search).
+    const index = ConstrainedIndex.build({ dim: iv.dim, vectors: iv.vectors, itemIds: iv.ids, itemCategories: iv.categories }, { factory: 'Flat' });
+    const serve = (method: string, queriesFor: (req: RankRequest) => { vectors: Float32Array }, serving: ServingConfig, recent: Ranker) =>
+      servedRanker(method, index, iv.dim, queriesFor, serving, recent);
+    const clusters = (c: HistoryClusterConfig) => (req: RankRequest) => clusterHistory(req.history, iv.vectors, iv.dim, c);
 
-    // Validation: the models, and every grid point of the baselines that have settings.
+    // Validation, first pass: every grid point of the baselines that have settings.
     const cfName = (c: ItemCfConfig) => `item_cf[lookback=${c.lookbackDays ?? 'all'},k=${c.topK},recent=${c.recentClicks}]`;
     const knnName = (m: number) => `item_knn[last=${m}]`;
     const item2vec = () => meanVectorRanker('item2vec', idv.vectors, idv.dim);
     const validFallback = popular(inputs.valid);
     const validRankers = [
-      ...(await userModelRankers(userModels, iv, inputs.valid)),
       item2vec(),
       ...ITEM_CF_GRID.map((c) => itemCfRanker(cfName(c), daily, c)),
       ...ITEM_KNN_LAST_CLICKS.map((m) => lastClicksRanker(knnName(m), iv.vectors, iv.dim, m)),
       validFallback,
     ];
-    log(`next-session validation: ${inputs.valid.cases.length} sessions, ${validRankers.length} methods and settings`);
+    log(`next-session validation: ${inputs.valid.cases.length} sessions, ${validRankers.length} baselines and settings`);
     const { metrics: validMetrics } = await evaluateSessions(inputs.valid, validRankers, validFallback, div, log);
     const byName = new Map(validMetrics.map((m) => [m.method, m]));
     const itemCf = pickOnValidation(ITEM_CF_GRID.map((config) => ({ config, metrics: byName.get(cfName(config)) as NextSessionMetrics })));
     const itemKnn = pickOnValidation(ITEM_KNN_LAST_CLICKS.map((lastClicks) => ({ config: { lastClicks }, metrics: byName.get(knnName(lastClicks)) as NextSessionMetrics })));
+    const knn = (method = 'item_knn') => lastClicksRanker(method, iv.vectors, iv.dim, itemKnn.chosen.lastClicks);
+
+    // Validation, second pass: how each user model is served (merge, category routes, share of the
+    // last clicks' neighbours, which needs the tuned item-kNN), and the clustering baseline's
+    // settings under the plain serving; third pass: the chosen clustering's serving.
+    const validQueries = await userModelQueries(userModels, inputs.valid);
+    const servedAs = (method: string, s: ServingConfig) => `${method}[${servingName(s)}]`;
+    const clusterName = (p: { clusters: HistoryClusterConfig; serving: ServingConfig }) => `history_clusters[k=${p.clusters.interests},half=${p.clusters.halfLife},${servingName(p.serving)}]`;
+    const plainServing: ServingConfig = { merge: 'score', categoriesPerInterest: 0, maxCategoryShare: 1, recentShare: 0 };
+    const clusterSettings = HISTORY_CLUSTER_GRID.map((c) => ({ clusters: c, serving: plainServing }));
+    const servingRankers = [
+      ...userModels.flatMap((m) => SERVING_GRID.map((s) => serve(servedAs(m.method, s), validQueries.get(m.method) as (req: RankRequest) => { vectors: Float32Array }, s, knn()))),
+      ...clusterSettings.map((p) => serve(clusterName(p), clusters(p.clusters), p.serving, knn())),
+    ];
+    log(`next-session validation: ${servingRankers.length} serving choices of the user models and settings of the clustering baseline`);
+    // A popularity ranker's window only moves forward: every pass over the sessions gets its own.
+    const { metrics: servingMetrics } = await evaluateSessions(inputs.valid, servingRankers, popular(inputs.valid), div, log);
+    const chosenClusters = pickOnValidation(clusterSettings.map((config) => ({ config, metrics: servingMetrics.find((m) => m.method === clusterName(config)) as NextSessionMetrics }))).chosen.clusters;
+    const clusterServing = SERVING_GRID.filter((s) => servingName(s) !== servingName(plainServing)).map((serving) => ({ clusters: chosenClusters, serving }));
+    const { metrics: clusterServingMetrics } = await evaluateSessions(inputs.valid, clusterServing.map((p) => serve(clusterName(p), clusters(p.clusters), p.serving, knn())), popular(inputs.valid), div, log);
+    servingMetrics.push(...clusterServingMetrics);
+    const servingByName = new Map(servingMetrics.map((m) => [m.method, m]));
+    const serving = Object.fromEntries(
+      userModels.map((m) => [m.method, pickOnValidation(SERVING_GRID.map((config) => ({ config, metrics: servingByName.get(servedAs(m.method, config)) as NextSessionMetrics })))]),
+    );
+    const historyClusters = pickOnValidation([...clusterSettings, ...clusterServing].map((config) => ({ config, metrics: servingByName.get(clusterName(config)) as NextSessionMetrics })));
+    const miServing = (serving.multi_interest as { chosen: ServingConfig }).chosen;
+    const validOf = (name: string) => (servingByName.get(name) as NextSessionMetrics).recall_at_50;
+    const validMi = validOf(servedAs('multi_interest', miServing));
+    const validClusters = validOf(clusterName(historyClusters.chosen));
+    const served: ServedUserModel =
+      validMi >= validClusters
+        ? { method: 'multi_interest', serving: miServing, valid: { multi_interest: validMi, history_clusters: validClusters } }
+        : { method: 'history_clusters', serving: historyClusters.chosen.serving, clusters: historyClusters.chosen.clusters, valid: { multi_interest: validMi, history_clusters: validClusters } };
+    log(`served user model (validation): ${served.method} [${servingName(served.serving)}] — multi-interest ${validMi.toFixed(4)}, history clusters ${validClusters.toFixed(4)}`);
+
     const chosenNames = new Map([
       [cfName(itemCf.chosen), 'item_cf'],
       [knnName(itemKnn.chosen.lastClicks), 'item_knn'],
+      ...userModels.map((m) => [servedAs(m.method, (serving[m.method] as { chosen: ServingConfig }).chosen), m.method] as [string, string]),
+      [clusterName(historyClusters.chosen), 'history_clusters'],
     ]);
     const validTable = validMetrics
       .filter((m) => !m.method.includes('['))
-      .concat(validMetrics.filter((m) => chosenNames.has(m.method)).map((m) => ({ ...m, method: chosenNames.get(m.method) as string })));
+      .concat([...validMetrics, ...servingMetrics].filter((m) => chosenNames.has(m.method)).map((m) => ({ ...m, method: chosenNames.get(m.method) as string })));
 
     // Test: the same methods with the settings validation chose.
     const testFallback = popular(inputs.test);
+    const testQueries = await userModelQueries(userModels, inputs.test);
     const testRankers = [
-      ...(await userModelRankers(userModels, iv, inputs.test)),
+      ...userModels.map((m) => serve(m.method, testQueries.get(m.method) as (req: RankRequest) => { vectors: Float32Array }, (serving[m.method] as { chosen: ServingConfig }).chosen, knn())),
+      serve('history_clusters', clusters(historyClusters.chosen.clusters), historyClusters.chosen.serving, knn()),
       item2vec(),
       itemCfRanker('item_cf', daily, itemCf.chosen),
-      lastClicksRanker('item_knn', iv.vectors, iv.dim, itemKnn.chosen.lastClicks),
+      knn(),
       testFallback,
     ];
     log(`next-session test: ${inputs.test.cases.length} sessions`);
     const { metrics: testMetrics, recallAt50 } = await evaluateSessions(inputs.test, testRankers, testFallback, div, log);
     const perSession = (method: string) => recallAt50.get(method) as Float64Array;
-    testLift = pairedSessionLift(inputs.test, perSession('item_cf'), perSession('multi_interest'));
+    testLift = pairedSessionLift(inputs.test, perSession('item_cf'), perSession(served.method));
     nextSession = {
       valid: { ...summarise(inputs.valid), methods: orderMethods(validTable) },
       test: { ...summarise(inputs.test), methods: orderMethods(testMetrics) },
-      tuning: { popularity, itemCf, itemKnn },
-      saw: nextSessionSaw(itemCf.chosen, itemKnn.chosen.lastClicks, popularity.chosen),
+      tuning: { popularity, itemCf, itemKnn, serving, historyClusters },
+      served,
+      saw: nextSessionSaw(itemCf.chosen, itemKnn.chosen.lastClicks, popularity.chosen, serving, historyClusters.chosen),
     };
   } finally {
     db.close();
@@ -229,16 +295,16 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     collapse.unshift({ lambda: z.lambda, value: z.multiInterest.interestCollapse });
   }
   const recallOf = (method: string) => nextSession.test.methods.find((m) => m.method === method)?.recall_at_50 ?? 0;
-  const miR = recallOf('multi_interest');
+  const servedR = recallOf(nextSession.served.method);
   const cfR = recallOf('item_cf');
-  const ratio = cfR > 0 ? miR / cfR : Infinity;
+  const ratio = cfR > 0 ? servedR / cfR : Infinity;
   const ratioCi: [number, number] = [1 + testLift.ci[0], 1 + testLift.ci[1]];
   const report: EvaluationReport = {
     nextSession,
     comirec: { split: 'test', users: test.count, methods: comirecMethods, saw: COMIREC_SAW },
     lambda: miReport.lambda,
     interestCollapse: collapse,
-    goal: { metric: 'next_session_recall_at_50', multiInterest: miR, itemCf: cfR, ratio, ratioCi, target: input.goalRatio, met: ratio >= input.goalRatio },
+    goal: { metric: 'next_session_recall_at_50', model: nextSession.served.method, recall: servedR, itemCf: cfR, ratio, ratioCi, target: input.goalRatio, met: ratio >= input.goalRatio },
   };
   mkdirSync(io.out, { recursive: true });
   writeFileSync(join(io.out, 'evaluation.json'), JSON.stringify(report, null, 2));
@@ -246,19 +312,30 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
   return report;
 }
 
-const METHOD_ORDER = ['multi_interest', 'youtube_dnn', 'item2vec', 'item_knn', 'item_cf', 'popularity'];
+const METHOD_ORDER = ['multi_interest', 'youtube_dnn', 'history_clusters', 'item2vec', 'item_knn', 'item_cf', 'popularity'];
 function orderMethods<M extends { method: string }>(ms: M[]): M[] {
   const rank = (m: string) => (METHOD_ORDER.includes(m) ? METHOD_ORDER.indexOf(m) : METHOD_ORDER.length);
   return [...ms].sort((a, b) => rank(a.method) - rank(b.method));
 }
 
-function nextSessionSaw(cf: ItemCfConfig, lastClicks: number, pop: PopularityConfig): Record<string, string> {
+function nextSessionSaw(
+  cf: ItemCfConfig,
+  lastClicks: number,
+  pop: PopularityConfig,
+  serving: Record<string, { chosen: ServingConfig }>,
+  clusters: { clusters: HistoryClusterConfig; serving: ServingConfig },
+): Record<string, string> {
   const days = (d: number | null) => (d === null ? 'all days' : `${d} day${d === 1 ? '' : 's'}`);
+  const served = (s: ServingConfig | undefined) =>
+    !s
+      ? ''
+      : `; served through the A/B's recall: ${s.categoriesPerInterest > 0 ? `${s.categoriesPerInterest} category-constrained routes per interest plus an open one` : 'open routes only'}, merged by ${s.merge === 'quota' ? `quota (interests take turns${s.maxCategoryShare < 1 ? `, a category at most ${100 * s.maxCategoryShare}% of the list` : ''})` : 'best score (ComiRec merge)'}${s.recentShare > 0 ? `, ${100 * s.recentShare}% of the list from the neighbours of the last clicks (item-kNN)` : ''} (chosen on validation)`;
   return {
     every_method:
       'requests: every session of a held-out user in the split\'s period, at its start; history: the user\'s clicks before it; candidates: the lots on sale at the start that the user has not clicked; targets: the session\'s distinct clicked candidates; lists shorter than 50 are topped up by the popularity fallback',
-    multi_interest: 'trained on the training users\' train-period clicks; input: the last 50 clicks of the history; a candidate scores by its best interest (ComiRec merge)',
-    youtube_dnn: 'trained like multi_interest with one interest',
+    multi_interest: `trained on the training users' train-period clicks; input: the last 50 clicks of the history${served(serving.multi_interest?.chosen)}`,
+    youtube_dnn: `trained like multi_interest with one interest${served(serving.youtube_dnn?.chosen)}`,
+    history_clusters: `no training: the last ${clusters.clusters.maxHistory} clicks' item-unit vectors clustered per request into ${clusters.clusters.interests} interests (recency half-life ${clusters.clusters.halfLife} clicks)${served(clusters.serving)}`,
     item2vec: 'id embeddings from the training users\' train-period sessions; query: the mean of the history\'s vectors (lots unseen in training keep untrained vectors)',
     item_knn: `item-unit vectors (from attributes, trained on the train period); queries: the last ${lastClicks} distinct clicks of the history, chosen on validation`,
     item_cf: `co-clicks of all users in the ${days(cf.lookbackDays)} before the session's day, recomputed every day; top ${cf.topK} neighbours per lot; from the last ${cf.recentClicks} clicks of the history (settings chosen on validation)`,
@@ -318,7 +395,9 @@ export function evaluationMarkdown(r: EvaluationReport): string {
     '',
     `Interest collapse (mean pairwise cosine of a user's interests): ${r.interestCollapse.map((c) => `λ = ${c.lambda}: ${c.value.toFixed(3)}`).join('; ')}.`,
     '',
-    `Goal: next-session Recall@50 of multi-interest ≥ ${r.goal.target}× item-CF's — ${pct(r.goal.multiInterest)} vs ${pct(r.goal.itemCf)} = ${r.goal.ratio.toFixed(2)}× (paired bootstrap over users, 95%: ${r.goal.ratioCi[0].toFixed(2)}× – ${r.goal.ratioCi[1].toFixed(2)}×; ${r.goal.met ? 'met' : 'not met'}).`,
+    `Served user model (chosen on validation, the learned one only while it beats the clustering baseline): ${r.nextSession.served.method} — validation Recall@50 multi-interest ${pct(r.nextSession.served.valid.multi_interest)}, history clusters ${pct(r.nextSession.served.valid.history_clusters)}.`,
+    '',
+    `Goal: next-session Recall@50 of the served user model (${r.goal.model}) ≥ ${r.goal.target}× item-CF's — ${pct(r.goal.recall)} vs ${pct(r.goal.itemCf)} = ${r.goal.ratio.toFixed(2)}× (paired bootstrap over users, 95%: ${r.goal.ratioCi[0].toFixed(2)}× – ${r.goal.ratioCi[1].toFixed(2)}×; ${r.goal.met ? 'met' : 'not met'}).`,
     '',
   ].join('\n');
 }

@@ -26,7 +26,7 @@ import {
 import { loadItemFeatures, openStageDatabases, type ItemFeatures } from '../models/itemFeatures';
 import { computeItemVectors, item2vecVectors, loadSkipGramPairs, trainItem2Vec, trainItemUnit } from '../models/itemUnit';
 import { computeQueryVectors, loadKeywordData, trainKeywordModel } from '../models/keywordDssm';
-import { computeInterests, interestCollapse, trainUserModel } from '../models/multiInterest';
+import { computeInterests, interestCollapse, longTermInterestModel, trainUserModel } from '../models/multiInterest';
 import { loadEvalUsers, loadMiExamples, sessionStartSequences, type EvalUsers } from '../models/sequences';
 import { choosePopularity, evaluateSessions, readClickTimes, readNextSessionInputs, type NextSessionInputs, type NextSessionMetrics } from '../evaluation/nextSession';
 import { popularityRanker, queryRanker, type PopularityConfig } from '../evaluation/rankers';
@@ -202,6 +202,11 @@ export interface UserModelMetrics {
   nextSession: { valid: NextSessionMetrics; test: NextSessionMetrics };
   /** Mean pairwise cosine between a user's interests (test users): 1 = collapsed into one. */
   interestCollapse: number;
+  /**
+   * The same at the start of the next-session protocol's test sessions, before the session enters
+   * (long-term interests) and after (what is served): what the fusion does to the interests.
+   */
+  sessionStartCollapse: { beforeGate: number; afterGate: number };
 }
 
 export interface MultiInterestReport {
@@ -242,8 +247,15 @@ async function scoreUserModel(
   // evaluation stage, and scored here for the λ choice with the same code the evaluation stage uses.
   const parts: SessionQueries[] = [];
   const nextSession = {} as UserModelMetrics['nextSession'];
+  const sessionStartCollapse = { beforeGate: 0, afterGate: 0 };
   for (const set of [sessions.inputs.valid, sessions.inputs.test]) {
-    const q = computeInterests(model, vectors, dim, sessionStartSequences(set.cases.map((c) => c.history), cfg.maxLong, cfg.maxShort));
+    const starts = sessionStartSequences(set.cases.map((c) => c.history), cfg.maxLong, cfg.maxShort);
+    const q = computeInterests(model, vectors, dim, starts);
+    if (set.split === 'test' && q.k > 1) {
+      const before = computeInterests(longTermInterestModel(model), vectors, dim, starts);
+      sessionStartCollapse.beforeGate = interestCollapse(before.vectors, set.cases.length, before.k, dim);
+      sessionStartCollapse.afterGate = interestCollapse(q.vectors, set.cases.length, q.k, dim);
+    }
     parts.push({ set, vectors: q.vectors, k: q.k, dim });
     const per = q.k * dim;
     const ranker = queryRanker(method, vectors, dim, (req) => q.vectors.subarray(req.caseNo * per, (req.caseNo + 1) * per));
@@ -251,7 +263,7 @@ async function scoreUserModel(
     nextSession[set.split] = (await evaluateSessions(set, [ranker], fallback, div)).metrics[0] as NextSessionMetrics;
   }
   await writeSessionQueries(out.sessionQueries, parts);
-  return { valid: valid.metrics, test: test.metrics, nextSession, interestCollapse: interestCollapse(test.ints.vectors, users.test.count, test.ints.k, dim) };
+  return { valid: valid.metrics, test: test.metrics, nextSession, interestCollapse: interestCollapse(test.ints.vectors, users.test.count, test.ints.k, dim), sessionStartCollapse };
 }
 
 /** Files of a multi-interest stage folder with each user model's queries per next-session case. */

@@ -72,6 +72,8 @@ export function recallFromInterests(
   config: MultiInterestRecallConfig = DEFAULT_RECALL,
 ): Candidate[] {
   validateConfig(config);
+  // A user with no behaviour yet has zero interests: nothing to retrieve with (the fallback fills in).
+  interests = interests.filter((v) => v.some((x) => x !== 0));
   if (interests.length === 0 || request.live.length === 0) return [];
   const among = Float64Array.from(request.live);
   // Seen items that are live are the only ones Faiss can return and we then drop; asking for that

@@ -99,9 +99,10 @@ describe('models on a synthetic marketplace (tiny)', () => {
 
   it('reports every metric for every method under both protocols, and the item-unit beats id-only item2vec on cold items', () => {
     const everyMethod = ['item2vec', 'item_cf', 'item_knn', 'multi_interest', 'popularity', 'youtube_dnn'];
+    const withClusters = ['history_clusters', ...everyMethod].sort();
     const tables = [run.evaluation.nextSession.valid.methods, run.evaluation.nextSession.test.methods, run.evaluation.comirec.methods];
     for (const methods of tables) {
-      expect(methods.map((m) => m.method).sort()).toEqual(everyMethod);
+      expect(methods.map((m) => m.method).sort()).toEqual(methods === run.evaluation.comirec.methods ? everyMethod : withClusters);
       for (const m of methods) {
         for (const k of ['recall_at_20', 'recall_at_50', 'hit_rate_at_50', 'ndcg_at_50', 'category_coverage_at_50', 'intra_list_diversity_at_50'] as const) {
           expect(Number.isFinite(m[k])).toBe(true);
@@ -109,11 +110,22 @@ describe('models on a synthetic marketplace (tiny)', () => {
         expect(m.recall_at_50).toBeGreaterThanOrEqual(m.recall_at_20);
       }
     }
-    // The next-session numbers the λ sweep reads are the ones the evaluation stage reports.
-    const mi = run.evaluation.nextSession.test.methods.find((m) => m.method === 'multi_interest');
-    expect(mi?.recall_at_50).toBeCloseTo(run.multiInterest.multiInterest.nextSession.test.recall_at_50, 10);
-    expect(run.evaluation.nextSession.test.scoredSessions).toBeGreaterThan(0);
-    expect(run.evaluation.goal.itemCf).toBe(run.evaluation.nextSession.test.methods.find((m) => m.method === 'item_cf')?.recall_at_50);
+    // The next-session numbers the λ sweep reads are the evaluation stage's for the plain merge (best
+    // score over open routes; Faiss's float32 inner products may order a near-tie differently).
+    const ns = run.evaluation.nextSession;
+    const plain = ns.tuning.serving.multi_interest?.points.find((p) => p.config.merge === 'score' && p.config.categoriesPerInterest === 0 && p.config.recentShare === 0);
+    expect(plain?.recall_at_50).toBeCloseTo(run.multiInterest.multiInterest.nextSession.valid.recall_at_50, 2);
+    expect(ns.test.scoredSessions).toBeGreaterThan(0);
+    const testRecall = (method: string) => ns.test.methods.find((m) => m.method === method)?.recall_at_50;
+    expect(run.evaluation.goal.itemCf).toBe(testRecall('item_cf'));
+    // The served user model is whichever of the learned one and the clustering baseline won on validation.
+    const { multi_interest: validMi, history_clusters: validClusters } = ns.served.valid;
+    expect(ns.served.method).toBe(validMi >= validClusters ? 'multi_interest' : 'history_clusters');
+    expect(run.evaluation.goal.model).toBe(ns.served.method);
+    expect(run.evaluation.goal.recall).toBe(testRecall(ns.served.method));
+    const sc = run.multiInterest.multiInterest.sessionStartCollapse;
+    expect(sc.afterGate).toBeGreaterThan(-1);
+    expect(sc.afterGate).toBeLessThanOrEqual(1);
     const nc = run.itemEmbedding.nextClick;
     expect(nc.itemUnit.coldPairs).toBeGreaterThan(0);
     expect(nc.itemUnit.recallCold).toBeGreaterThan(nc.item2vec.recallCold);

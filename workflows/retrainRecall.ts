@@ -230,7 +230,7 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: { factory: c().index.factory } }) };
   });
   const ab = await stage('ab_test', async () => {
-    const ref = await training.runAbTest({ prepared, dataDir: prepared.summary.data_dir as string, features, tags, itemEmbedding, best: trials.best, settings: c().abTest });
+    const ref = await training.runAbTest({ prepared, dataDir: prepared.summary.data_dir as string, features, tags, itemEmbedding, best: trials.best, evaluation, settings: c().abTest });
     return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('abTest', c().abTest) }) };
   });
   const registration = await stage('registration', () =>

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatAbReport } from '../../evaluation/abReport';
@@ -20,6 +20,9 @@ const USAGE = `usage: curio ab-test --data DIR --features FILE.duckdb --tags FIL
   --item-vectors F    trained item vectors (item_embedding stage: item_vectors.parquet)
   --multi-interest D  trained multi-interest model folder (holds model.json; e.g. a trial's
                       multi_interest/ folder)
+  --served FILE       with --model trained: serve arm B as an evaluation stage chose it on
+                      validation (its evaluation.json): the learned model or the history-clustering
+                      baseline, the merge, and the share of the last clicks' neighbours
   --noise S           noise sigma of noisy-oracle (default 0.5)
   --seed N            user split, session interests and clicks (default 1)
   --factory F         Faiss index of arm B (default Flat; e.g. IVF256,Flat)
@@ -40,6 +43,7 @@ export const abTestCommand: Command = {
         model: { type: 'string', default: 'oracle' },
         'item-vectors': { type: 'string' },
         'multi-interest': { type: 'string' },
+        served: { type: 'string' },
         noise: { type: 'string', default: '0.5' },
         seed: { type: 'string', default: '1' },
         factory: { type: 'string', default: 'Flat' },
@@ -76,15 +80,21 @@ export const abTestCommand: Command = {
       if (!existsSync(ivFile)) throw new CliError(`${ivFile} does not exist`);
       if (!existsSync(join(miDir, 'model.json'))) throw new CliError(`${miDir} holds no model.json (pass the multi_interest/ folder of a trained model)`);
       const { readItemVectors } = await import('../../models/vectorFiles');
-      const { trainedInterestModel } = await import('../../models/trainedInterestModel');
+      const { openServedArm, servedArmFromReport } = await import('../../pipeline/servedArm');
+      let served: import('../../pipeline/servedArm').ServedArm = { method: 'multi_interest' };
+      if (values.served) {
+        if (!existsSync(values.served)) throw new CliError(`${values.served} does not exist (pass an evaluation stage's evaluation.json)`);
+        const report = JSON.parse(readFileSync(values.served, 'utf8')) as import('../../pipeline/evaluationStage').EvaluationReport;
+        if (!report.nextSession?.served) throw new CliError(`${values.served} names no served user model: it was written before serving choices existed, or is not an evaluation.json`);
+        served = servedArmFromReport(report);
+      }
       const iv = await readItemVectors(ivFile);
-      const model = await trainedInterestModel(miDir, iv.vectors, iv.dim);
+      const armB: ArmBModels & { dispose(): void } = await openServedArm(served, miDir, iv);
       try {
-        const armB: ArmBModels = { label: 'multi-interest (trained)', itemVectors: { dim: iv.dim, vectors: iv.vectors }, itemIds: iv.ids, modelFor: () => model };
         const common = { featuresDb: values.features as string, tagsDb: values.tags as string, armB };
         report = truthThere && !values['replay-only'] ? await runAbTest({ ...common, datasetDir: data }, config, progress) : await runReplayOnly(common, config, progress);
       } finally {
-        model.dispose();
+        armB.dispose();
       }
       console.log(formatAbReport(report));
     } else {

@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import type { ArmBModels } from '../evaluation/abTest';
+import { DEFAULT_HISTORY_CLUSTERS, historyClusterModel, type HistoryClusterConfig } from '../models/historyClusters';
+import type { EvaluationReport } from './evaluationStage';
+
+/**
+ * Arm B of the A/B as the offline validation chose it: the learned multi-interest model unless the
+ * history-clustering baseline beat it on validation, its merge, and the share of the feed given to
+ * the neighbours of the last clicks. The A/B activity reads it from the evaluation stage's summary,
+ * `curio ab --served evaluation.json` from the report.
+ */
+export interface ServedArm {
+  method: 'multi_interest' | 'history_clusters';
+  clusters?: HistoryClusterConfig;
+  merge?: 'quota' | 'score';
+  categoriesPerInterest?: number;
+  maxCategoryShare?: number;
+  recent?: { share: number; lastClicks: number };
+}
+
+/** From the evaluation stage's summary (absent: the learned model with the recall config's merge). */
+export function servedArmFromSummary(s: Record<string, number | string> | undefined): ServedArm {
+  if (!s || s.served_user_model === undefined) return { method: 'multi_interest' };
+  const method = s.served_user_model === 'history_clusters' ? 'history_clusters' : 'multi_interest';
+  const share = Number(s.served_recent_share ?? 0);
+  return {
+    method,
+    ...(method === 'history_clusters' ? { clusters: { ...DEFAULT_HISTORY_CLUSTERS, interests: Number(s.served_clusters), halfLife: Number(s.served_cluster_half_life) } } : {}),
+    merge: s.served_merge === 'score' ? 'score' : 'quota',
+    ...(s.served_categories_per_interest !== undefined ? { categoriesPerInterest: Number(s.served_categories_per_interest) } : {}),
+    ...(s.served_max_category_share !== undefined ? { maxCategoryShare: Number(s.served_max_category_share) } : {}),
+    ...(share > 0 ? { recent: { share, lastClicks: Number(s.item_knn_last_clicks) } } : {}),
+  };
+}
+
+export function servedArmFromReport(r: EvaluationReport): ServedArm {
+  const served = r.nextSession.served;
+  return {
+    method: served.method,
+    ...(served.clusters ? { clusters: served.clusters } : {}),
+    merge: served.serving.merge,
+    categoriesPerInterest: served.serving.categoriesPerInterest,
+    maxCategoryShare: served.serving.maxCategoryShare,
+    ...(served.serving.recentShare > 0 ? { recent: { share: served.serving.recentShare, lastClicks: r.nextSession.tuning.itemKnn.chosen.lastClicks } } : {}),
+  };
+}
+
+/** Arm B's models for a served choice; `multiInterestDir` is the trained model's folder (model.json). */
+export async function openServedArm(
+  served: ServedArm,
+  multiInterestDir: string,
+  iv: { ids: readonly string[]; vectors: Float32Array; dim: number },
+): Promise<ArmBModels & { dispose(): void }> {
+  const pieces = { itemVectors: { dim: iv.dim, vectors: iv.vectors }, itemIds: iv.ids, ...(served.merge ? { merge: served.merge } : {}), ...(served.categoriesPerInterest !== undefined ? { categoriesPerInterest: served.categoriesPerInterest } : {}),
+    ...(served.maxCategoryShare !== undefined ? { maxCategoryShare: served.maxCategoryShare } : {}), ...(served.recent ? { recent: served.recent } : {}) };
+  if (served.method === 'history_clusters') {
+    const model = historyClusterModel(iv.vectors, iv.dim, served.clusters ?? DEFAULT_HISTORY_CLUSTERS);
+    return { label: 'history-clusters', ...pieces, modelFor: () => model, dispose: () => {} };
+  }
+  // TensorFlow only where a learned model is served.
+  const { trainedInterestModel } = await import('../models/trainedInterestModel');
+  const model = await trainedInterestModel(join(multiInterestDir), iv.vectors, iv.dim);
+  return { label: 'multi-interest', ...pieces, modelFor: () => model, dispose: () => model.dispose() };
+}
