@@ -41,6 +41,8 @@ export async function evaluateModels(input: {
         served_recent_share: r.nextSession.served.serving.recentShare,
         served_categories_per_interest: r.nextSession.served.serving.categoriesPerInterest,
         served_max_category_share: r.nextSession.served.serving.maxCategoryShare,
+        served_weighting: r.nextSession.served.serving.weighting,
+        served_min_strength: r.nextSession.served.serving.minStrength,
         ...(r.nextSession.served.clusters ? { served_clusters: r.nextSession.served.clusters.interests, served_cluster_half_life: r.nextSession.served.clusters.halfLife } : {}),
         item_knn_last_clicks: r.nextSession.tuning.itemKnn.chosen.lastClicks,
         item_cf_next_session_recall_at_50: r.goal.itemCf,

@@ -9,8 +9,8 @@ import { ItemCf } from '../retrieval/itemCf';
 import { LiveItems } from '../retrieval/liveItems';
 import { fillFeed, PopularItems } from '../retrieval/popularFallback';
 import { DEFAULT_RECALL, recallForUser, recallFromInterests, type MultiInterestRecallConfig } from '../retrieval/recall';
-import { blendLists, lastDistinct } from './rankers';
-import type { Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
+import { blendLists, lastDistinct, strongInterests } from './rankers';
+import type { Candidate, Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
 import { countBefore, loadAbData, type AbData, type HeldOutSession, type UserLog } from './abData';
 import { bootstrapLift, pairedBootstrapLift, twoProportionZTest, type ArmCounts, type BootstrapResult, type TwoProportionTest } from './abStats';
 import { latentOf, loadTruth, type Truth, type TruthUser } from './truth';
@@ -96,6 +96,9 @@ export interface ArmBModels {
   /** Categories each interest retrieves within (the offline validation's choice); default: the recall config's. */
   categoriesPerInterest?: number;
   maxCategoryShare?: number;
+  /** Quota turns by the interests' strengths ('strength') or equal; and the adaptive K's threshold. */
+  weighting?: 'equal' | 'strength';
+  minStrength?: number;
   /**
    * The hybrid the offline validation may choose: this share of the feed from the neighbours of the
    * last `lastClicks` distinct clicks (through the same item vectors and index), the rest from the
@@ -315,7 +318,15 @@ async function openFeeder(conn: DuckDBConnection, data: AbData, armB: ArmBModels
       ...(armB.categoriesPerInterest !== undefined ? { categoriesPerInterest: armB.categoriesPerInterest } : {}),
       ...(armB.maxCategoryShare !== undefined ? { maxCategoryShare: armB.maxCategoryShare } : {}),
     };
-    let cand = recallForUser(m, index, request, recallConfig);
+    let cand: Candidate[];
+    if ((armB.weighting === 'strength' || (armB.minStrength ?? 0) > 0) && m.weightedInterests) {
+      const w = m.weightedInterests(request.longTerm, request.shortTerm);
+      const dim = armB.itemVectors.dim;
+      const flat = new Float32Array(w.vectors.length * dim);
+      w.vectors.forEach((v, j) => flat.set(v, j * dim));
+      const picked = strongInterests({ vectors: flat, weights: w.weights }, dim, armB.minStrength ?? 0);
+      cand = recallFromInterests(picked.vectors, index, request, recallConfig, armB.weighting === 'strength' ? picked.weights : undefined);
+    } else cand = recallForUser(m, index, request, recallConfig);
     if (armB.recent && armB.recent.share > 0) {
       const dim = armB.itemVectors.dim;
       const clicks = lastDistinct([...r.history, ...r.sessionClicks], armB.recent.lastClicks);
@@ -327,7 +338,7 @@ async function openFeeder(conn: DuckDBConnection, data: AbData, armB: ArmBModels
       );
       const byItem = new Map([...near, ...cand].map((c) => [c.itemIdx, c]));
       const items = blendLists([cand.map((c) => c.itemIdx), near.map((c) => c.itemIdx)], [1 - armB.recent.share, armB.recent.share], r.size);
-      cand = items.map((i) => byItem.get(i) as (typeof cand)[number]);
+      cand = items.map((i) => byItem.get(i) as Candidate);
     }
     return fillFeed(cand, r.size, r.popular, r.liveNow, excluded);
   };

@@ -391,17 +391,44 @@ export interface ServingConfig {
   /** With 'quota': no category fills more than this share of the list while others have candidates. */
   maxCategoryShare: number;
   recentShare: number;
+  /** With 'quota': 'strength' gives each interest turns in proportion to its strength, 'equal' the same number. */
+  weighting: 'equal' | 'strength';
+  /** Adaptive K: interests weaker than this share of the user's strongest are left out (0 = keep all). */
+  minStrength: number;
 }
 
 const RECENT_SHARES = [0, 0.25, 0.5];
 export const SERVING_GRID: readonly ServingConfig[] = [0, 2].flatMap((categoriesPerInterest) => [
   // The category cap only acts in the quota merge.
-  ...RECENT_SHARES.map((recentShare) => ({ merge: 'score' as const, categoriesPerInterest, maxCategoryShare: 1, recentShare })),
-  ...[0.5, 1].flatMap((maxCategoryShare) => RECENT_SHARES.map((recentShare) => ({ merge: 'quota' as const, categoriesPerInterest, maxCategoryShare, recentShare }))),
+  ...RECENT_SHARES.map((recentShare) => ({ merge: 'score' as const, categoriesPerInterest, maxCategoryShare: 1, recentShare, weighting: 'equal' as const, minStrength: 0 })),
+  ...[0.5, 1].flatMap((maxCategoryShare) => RECENT_SHARES.map((recentShare) => ({ merge: 'quota' as const, categoriesPerInterest, maxCategoryShare, recentShare, weighting: 'equal' as const, minStrength: 0 }))),
 ]);
 
+/** Tried on top of SERVING_GRID's best point: the interests' weighting and the adaptive K. */
+export const STRENGTH_GRID: readonly Pick<ServingConfig, 'weighting' | 'minStrength'>[] = (['equal', 'strength'] as const).flatMap((weighting) =>
+  [0, 0.5, 0.8].map((minStrength) => ({ weighting, minStrength })),
+);
+
 export function servingName(s: ServingConfig): string {
-  return `${s.merge},categories=${s.categoriesPerInterest}${s.merge === 'quota' ? `,cap=${s.maxCategoryShare}` : ''}${s.recentShare > 0 ? `,recent=${s.recentShare}` : ''}`;
+  return `${s.merge},categories=${s.categoriesPerInterest}${s.merge === 'quota' ? `,cap=${s.maxCategoryShare},${s.weighting}` : ''}${s.minStrength > 0 ? `,min_strength=${s.minStrength}` : ''}${s.recentShare > 0 ? `,recent=${s.recentShare}` : ''}`;
+}
+
+/**
+ * A user's interests as separate vectors, without those weaker than `minStrength` × the strongest
+ * (adaptive K: a short or single-minded history supports fewer interests), with their strengths.
+ */
+export function strongInterests(q: WeightedQueries, dim: number, minStrength: number): { vectors: Float32Array[]; weights: number[] } {
+  const k = q.vectors.length / dim;
+  const w = Array.from({ length: k }, (_, j) => Number(q.weights?.[j] ?? 1));
+  const max = Math.max(0, ...w);
+  const vectors: Float32Array[] = [];
+  const weights: number[] = [];
+  for (let j = 0; j < k; j++) {
+    if (minStrength > 0 && (w[j] as number) < minStrength * max) continue;
+    vectors.push(q.vectors.subarray(j * dim, (j + 1) * dim));
+    weights.push(w[j] as number);
+  }
+  return { vectors, weights };
 }
 
 /** The recall settings the A/B does not take from a serving choice. */
@@ -422,10 +449,11 @@ export function servedRanker(
   const model: Ranker = {
     method,
     rank: (req, ctx, n) => {
-      const q = queriesFor(req).vectors;
-      const interests = Array.from({ length: q.length / dim }, (_, k) => q.subarray(k * dim, (k + 1) * dim));
+      const q = queriesFor(req);
+      const picked = strongInterests(q, dim, serving.minStrength);
       const config = { ...SERVING_RECALL, size: n, perRoute: Math.max(SERVING_RECALL.perRoute, n), merge: serving.merge, categoriesPerInterest: serving.categoriesPerInterest, maxCategoryShare: serving.maxCategoryShare };
-      return recallFromInterests(interests, index, { live: ctx.candidates, seen: new Set(req.history) }, config).map((c) => c.itemIdx);
+      const weights = serving.weighting === 'strength' ? picked.weights : undefined;
+      return recallFromInterests(picked.vectors, index, { live: ctx.candidates, seen: new Set(req.history) }, config, weights).map((c) => c.itemIdx);
     },
   };
   return serving.recentShare > 0 ? hybridRanker(method, model, recent, 1 - serving.recentShare) : model;

@@ -11,6 +11,8 @@ export interface SessionQueries {
   set: SessionSet;
   /** count × k × dim. */
   vectors: Float32Array;
+  /** count × k: each query's strength (models/multiInterest.ts interestStrengthModel); absent = 1. */
+  strengths?: Float32Array;
   k: number;
   dim: number;
 }
@@ -21,7 +23,7 @@ export async function writeSessionQueries(path: string, parts: readonly SessionQ
     await runSqlFile(db.connection, 'evaluation/create_session_queries');
     const a = await db.connection.createAppender('session_queries');
     const type = LIST(LIST(FLOAT));
-    for (const { set, vectors, k, dim } of parts) {
+    for (const { set, vectors, strengths, k, dim } of parts) {
       set.cases.forEach((c, r) => {
         a.appendVarchar(set.split);
         a.appendInteger(c.caseNo);
@@ -30,6 +32,7 @@ export async function writeSessionQueries(path: string, parts: readonly SessionQ
         const rows: DuckDBListValue[] = [];
         for (let j = 0; j < k; j++) rows.push(listValue(Array.from(vectors.subarray((r * k + j) * dim, (r * k + j + 1) * dim))));
         a.appendList(rows, type);
+        a.appendList(listValue(Array.from({ length: k }, (_, j) => strengths?.[r * k + j] ?? 1)), LIST(FLOAT));
         a.endRow();
       });
     }
@@ -40,12 +43,19 @@ export async function writeSessionQueries(path: string, parts: readonly SessionQ
   }
 }
 
+/** A session's queries and their strengths. */
+export interface CaseQueries {
+  vectors: Float32Array;
+  weights: Float32Array;
+}
+
 /** The queries of one split, checked against the session set they must describe. */
-export async function readSessionQueries(path: string, set: SessionSet): Promise<(caseNo: number) => Float32Array> {
+export async function readSessionQueries(path: string, set: SessionSet): Promise<(caseNo: number) => CaseQueries> {
   const db = await openDatabase(':memory:');
   try {
     const c = await readColumns(db.connection, 'evaluation/read_session_queries', { path, split: set.split });
     const rows = (c.queries ?? []) as number[][][];
+    const strengths = (c.strengths ?? []) as number[][];
     if (rows.length !== set.cases.length) throw new Error(`${path}: ${rows.length} ${set.split} sessions, the protocol has ${set.cases.length}: the file was written for other data`);
     const out = rows.map((qs, r) => {
       const cs = set.cases[r];
@@ -55,9 +65,9 @@ export async function readSessionQueries(path: string, set: SessionSet): Promise
       const dim = qs[0]?.length ?? 0;
       const v = new Float32Array(qs.length * dim);
       qs.forEach((q, j) => v.set(q, j * dim));
-      return v;
+      return { vectors: v, weights: Float32Array.from(strengths[r] ?? qs.map(() => 1)) };
     });
-    return (caseNo) => out[caseNo] as Float32Array;
+    return (caseNo) => out[caseNo] as CaseQueries;
   } finally {
     db.close();
   }

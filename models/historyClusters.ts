@@ -117,11 +117,14 @@ export function historyClusterModel(vectors: Float32Array, dim: number, cfg: His
   return {
     dim,
     interests(longTerm: Int32Array, shortTerm: Int32Array): Float32Array[] {
+      return this.weightedInterests?.(longTerm, shortTerm).vectors ?? [];
+    },
+    weightedInterests(longTerm: Int32Array, shortTerm: Int32Array) {
       const history = new Int32Array(longTerm.length + shortTerm.length);
       history.set(longTerm);
       history.set(shortTerm, longTerm.length);
       const c = clusterHistory(history, vectors, dim, cfg);
-      return Array.from({ length: c.k }, (_, j) => c.vectors.slice(j * dim, (j + 1) * dim));
+      return { vectors: Array.from({ length: c.k }, (_, j) => c.vectors.slice(j * dim, (j + 1) * dim)), weights: Array.from(c.weights) };
     },
   };
 }

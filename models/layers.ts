@@ -126,6 +126,34 @@ export class FirstInput extends tf.layers.Layer {
   }
 }
 
+/**
+ * Each interest's length, (B, K', d) → (B, K): the strengths of the K' long-term interests, padded to
+ * K outputs with the strongest one's (interests a fusion adds, such as the session channel).
+ */
+export class InterestStrength extends tf.layers.Layer {
+  static className = 'CurioInterestStrength';
+  private readonly outputs: number;
+  constructor(args: LayerArgs & { outputs: number }) {
+    super(args);
+    this.outputs = args.outputs;
+  }
+  override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (Array.isArray((shape as tf.Shape[])[0]) ? (shape as tf.Shape[])[0] : shape) as tf.Shape;
+    return [s[0] ?? null, this.outputs];
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const norms = tf.sqrt(tf.sum(tf.square(first(inputs)), -1)) as tf.Tensor2D; // (B, K')
+      const extra = this.outputs - (norms.shape[1] as number);
+      if (extra <= 0) return norms;
+      return tf.concat([norms, tf.tile(tf.max(norms, 1, true), [1, extra])], 1);
+    });
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), outputs: this.outputs };
+  }
+}
+
 /** Masked mean over a sequence: inputs [vectors (B, S, d), mask (B, S)] → (B, d). */
 export class MaskedMean extends tf.layers.Layer {
   static className = 'CurioMaskedMean';
@@ -357,6 +385,6 @@ export class SessionChannel extends tf.layers.Layer {
   }
 }
 
-for (const cls of [L2Normalize, WeightedBag, SelfAttentivePooling, FirstInput, MaskedMean, FusionGate, DynamicRouting, InterestSessionAttention, SessionChannel]) {
+for (const cls of [L2Normalize, WeightedBag, SelfAttentivePooling, FirstInput, InterestStrength, MaskedMean, FusionGate, DynamicRouting, InterestSessionAttention, SessionChannel]) {
   tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
 }

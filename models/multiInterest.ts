@@ -1,7 +1,7 @@
 import { WeightedSampler, Rng } from '../data/generator/rng';
 import { tf } from '../platform/tf';
 import type { MultiInterestConfig } from './config';
-import { DynamicRouting, FirstInput, FusionGate, InterestSessionAttention, L2Normalize, MaskedMean, SelfAttentivePooling, SessionChannel } from './layers';
+import { DynamicRouting, FirstInput, FusionGate, InterestSessionAttention, InterestStrength, L2Normalize, MaskedMean, SelfAttentivePooling, SessionChannel } from './layers';
 import type { MiExamples, Sequences } from './sequences';
 import { EmptyTrainingSetError, train, trainableVariables, type Progress, type TrainResult } from './training';
 
@@ -258,7 +258,20 @@ export async function trainUserModel(
   return { model, result };
 }
 
-/** Interest vectors (count × K × dim) of every row of a sequence set. */
+/**
+ * A view of a user model that outputs each interest's strength: the length of its long-term interest
+ * before normalisation — a capsule's length (routing: how strongly the behaviour supports it) or the
+ * norm of an attention-weighted mean of unit vectors (self-attentive: how coherent what it attends to
+ * is). Interests the fusion adds (the session channel) get the strongest one's. It shares the
+ * model's layers: dispose the model, not this view.
+ */
+export function interestStrengthModel(model: tf.LayersModel): tf.LayersModel {
+  const k = model.outputs[0]?.shape[1] as number;
+  const out = new InterestStrength({ name: 'interest_strength', outputs: k }).apply(model.getLayer('long_term_interests').output as tf.SymbolicTensor) as tf.SymbolicTensor;
+  return tf.model({ name: 'interest_strength', inputs: model.inputs, outputs: out });
+}
+
+/** Interest vectors (count × K × dim) of every row of a sequence set, with their strengths (count × K) when asked. */
 export function computeInterests(
   model: tf.LayersModel,
   itemVectors: Float32Array,
@@ -266,9 +279,12 @@ export function computeInterests(
   seqs: Sequences,
   batch = 1024,
   sharedTable?: tf.Tensor2D,
-): { k: number; vectors: Float32Array } {
+  opts: { strengths?: boolean } = {},
+): { k: number; vectors: Float32Array; strengths?: Float32Array } {
   const k = model.outputs[0]?.shape[1] as number;
   const out = new Float32Array(seqs.count * k * dim);
+  const strengths = opts.strengths ? new Float32Array(seqs.count * k) : undefined;
+  const strengthView = opts.strengths && model.layers.some((l) => l.name === 'long_term_interests') ? interestStrengthModel(model) : undefined;
   const table = sharedTable ?? vectorTable(itemVectors, dim);
   for (let from = 0; from < seqs.count; from += batch) {
     const rows = Array.from({ length: Math.min(batch, seqs.count - from) }, (_, i) => from + i);
@@ -276,10 +292,17 @@ export function computeInterests(
     const v = model.predict(inputs) as tf.Tensor;
     out.set(v.dataSync() as Float32Array, from * k * dim);
     v.dispose();
+    if (strengths) {
+      if (strengthView) {
+        const w = strengthView.predict(inputs) as tf.Tensor;
+        strengths.set(w.dataSync() as Float32Array, from * k);
+        w.dispose();
+      } else strengths.fill(1, from * k, (from + rows.length) * k);
+    }
     inputs.forEach((t) => t.dispose());
   }
   if (!sharedTable) table.dispose();
-  return { k, vectors: out };
+  return { k, vectors: out, ...(strengths ? { strengths } : {}) };
 }
 
 /** Mean pairwise cosine between a user's interests (the interest-collapse measure), over users. */

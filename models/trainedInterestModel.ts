@@ -26,6 +26,11 @@ export async function trainedInterestModel(modelDir: string, itemVectors: Float3
       const { k, vectors } = computeInterests(model, itemVectors, dim, seqs, 1, table);
       return Array.from({ length: k }, (_, j) => vectors.slice(j * dim, (j + 1) * dim));
     },
+    weightedInterests(longTerm: Int32Array, shortTerm: Int32Array) {
+      const seqs: Sequences = { count: 1, maxLong, maxShort, long: pack(longTerm, maxLong), short: pack(shortTerm, maxShort) };
+      const { k, vectors, strengths } = computeInterests(model, itemVectors, dim, seqs, 1, table, { strengths: true });
+      return { vectors: Array.from({ length: k }, (_, j) => vectors.slice(j * dim, (j + 1) * dim)), weights: Array.from(strengths ?? new Float32Array(k).fill(1)) };
+    },
     dispose() {
       table.dispose();
       model.dispose();

@@ -24,6 +24,8 @@ import {
   type Ranker,
   type RankRequest,
   type ServingConfig,
+  type WeightedQueries,
+  STRENGTH_GRID,
 } from '../evaluation/rankers';
 import type { BootstrapResult } from '../evaluation/abStats';
 import { readSessionQueries } from '../evaluation/sessionQueries';
@@ -122,7 +124,12 @@ export interface EvaluationReport {
       itemKnn: { chosen: { lastClicks: number }; points: { config: { lastClicks: number }; recall_at_50: number }[] };
       /** Per user model: its merge and hybrid share. */
       serving: Record<string, { chosen: ServingConfig; points: { config: ServingConfig; recall_at_50: number }[] }>;
-      historyClusters: { chosen: { clusters: HistoryClusterConfig; serving: ServingConfig }; points: { config: { clusters: HistoryClusterConfig; serving: ServingConfig }; recall_at_50: number }[] };
+      historyClusters: {
+        chosen: { clusters: HistoryClusterConfig; serving: ServingConfig };
+        /** The settings tried under the plain serving, then the chosen settings' serving choices. */
+        settings: { config: HistoryClusterConfig; recall_at_50: number }[];
+        serving: { config: ServingConfig; recall_at_50: number }[];
+      };
     };
     served: ServedUserModel;
     saw: Record<string, string>;
@@ -152,11 +159,11 @@ interface Vectors {
 }
 
 /** A user model's queries per session of a split, from its stage's file. */
-async function userModelQueries(models: { method: string; file: string }[], set: SessionSet): Promise<Map<string, (req: RankRequest) => { vectors: Float32Array }>> {
-  const out = new Map<string, (req: RankRequest) => { vectors: Float32Array }>();
+async function userModelQueries(models: { method: string; file: string }[], set: SessionSet): Promise<Map<string, (req: RankRequest) => WeightedQueries>> {
+  const out = new Map<string, (req: RankRequest) => WeightedQueries>();
   for (const m of models) {
     const queries = await readSessionQueries(m.file, set);
-    out.set(m.method, (req) => ({ vectors: queries(req.caseNo) }));
+    out.set(m.method, (req) => queries(req.caseNo));
   }
   return out;
 }
@@ -184,7 +191,7 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     const popular = (set: SessionSet) => popularityRanker('popularity', inputs.clicks, set.listedAt, popularity.chosen);
     // The A/B's recall over the same category-constrained index the A/B builds (exact search).
     const index = ConstrainedIndex.build({ dim: iv.dim, vectors: iv.vectors, itemIds: iv.ids, itemCategories: iv.categories }, { factory: 'Flat' });
-    const serve = (method: string, queriesFor: (req: RankRequest) => { vectors: Float32Array }, serving: ServingConfig, recent: Ranker) =>
+    const serve = (method: string, queriesFor: (req: RankRequest) => WeightedQueries, serving: ServingConfig, recent: Ranker) =>
       servedRanker(method, index, iv.dim, queriesFor, serving, recent);
     const clusters = (c: HistoryClusterConfig) => (req: RankRequest) => clusterHistory(req.history, iv.vectors, iv.dim, c);
 
@@ -206,45 +213,57 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     const itemKnn = pickOnValidation(ITEM_KNN_LAST_CLICKS.map((lastClicks) => ({ config: { lastClicks }, metrics: byName.get(knnName(lastClicks)) as NextSessionMetrics })));
     const knn = (method = 'item_knn') => lastClicksRanker(method, iv.vectors, iv.dim, itemKnn.chosen.lastClicks);
 
-    // Validation, second pass: how each user model is served (merge, category routes, share of the
-    // last clicks' neighbours, which needs the tuned item-kNN), and the clustering baseline's
-    // settings under the plain serving; third pass: the chosen clustering's serving.
+    // Validation, second pass: how each user model is served — the merge, category routes and cap,
+    // and the share of the last clicks' neighbours (needs the tuned item-kNN) over SERVING_GRID, then
+    // for the best of those the interests' weighting and the adaptive K (STRENGTH_GRID). The
+    // clustering baseline first picks its settings under the plain serving, then is served the same way.
+    const plainServing: ServingConfig = SERVING_GRID[0] as ServingConfig;
+    const servingMetrics: NextSessionMetrics[] = [];
+    const tuneServing = async (method: string, queriesFor: (req: RankRequest) => WeightedQueries, name: (s: ServingConfig) => string) => {
+      const pass = async (configs: ServingConfig[]) => {
+        // A popularity ranker's window only moves forward: every pass over the sessions gets its own.
+        const { metrics } = await evaluateSessions(inputs.valid, configs.map((c) => serve(name(c), queriesFor, c, knn())), popular(inputs.valid), div);
+        servingMetrics.push(...metrics);
+        return configs.map((config, i) => ({ config, metrics: metrics[i] as NextSessionMetrics }));
+      };
+      const first = await pass([...SERVING_GRID]);
+      const best = pickOnValidation(first).chosen;
+      const second = await pass(STRENGTH_GRID.map((w) => ({ ...best, ...w })).filter((c) => servingName(c) !== servingName(best)));
+      const all = [...first, ...second];
+      const picked = pickOnValidation(all);
+      log(`next-session validation: ${method} served as ${servingName(picked.chosen)} (${all.length} choices tried)`);
+      return { ...picked, validRecall: (all.find((p) => p.config === picked.chosen) as { metrics: NextSessionMetrics }).metrics.recall_at_50 };
+    };
     const validQueries = await userModelQueries(userModels, inputs.valid);
-    const servedAs = (method: string, s: ServingConfig) => `${method}[${servingName(s)}]`;
-    const clusterName = (p: { clusters: HistoryClusterConfig; serving: ServingConfig }) => `history_clusters[k=${p.clusters.interests},half=${p.clusters.halfLife},${servingName(p.serving)}]`;
-    const plainServing: ServingConfig = { merge: 'score', categoriesPerInterest: 0, maxCategoryShare: 1, recentShare: 0 };
-    const clusterSettings = HISTORY_CLUSTER_GRID.map((c) => ({ clusters: c, serving: plainServing }));
-    const servingRankers = [
-      ...userModels.flatMap((m) => SERVING_GRID.map((s) => serve(servedAs(m.method, s), validQueries.get(m.method) as (req: RankRequest) => { vectors: Float32Array }, s, knn()))),
-      ...clusterSettings.map((p) => serve(clusterName(p), clusters(p.clusters), p.serving, knn())),
-    ];
-    log(`next-session validation: ${servingRankers.length} serving choices of the user models and settings of the clustering baseline`);
-    // A popularity ranker's window only moves forward: every pass over the sessions gets its own.
-    const { metrics: servingMetrics } = await evaluateSessions(inputs.valid, servingRankers, popular(inputs.valid), div, log);
-    const chosenClusters = pickOnValidation(clusterSettings.map((config) => ({ config, metrics: servingMetrics.find((m) => m.method === clusterName(config)) as NextSessionMetrics }))).chosen.clusters;
-    const clusterServing = SERVING_GRID.filter((s) => servingName(s) !== servingName(plainServing)).map((serving) => ({ clusters: chosenClusters, serving }));
-    const { metrics: clusterServingMetrics } = await evaluateSessions(inputs.valid, clusterServing.map((p) => serve(clusterName(p), clusters(p.clusters), p.serving, knn())), popular(inputs.valid), div, log);
-    servingMetrics.push(...clusterServingMetrics);
-    const servingByName = new Map(servingMetrics.map((m) => [m.method, m]));
-    const serving = Object.fromEntries(
-      userModels.map((m) => [m.method, pickOnValidation(SERVING_GRID.map((config) => ({ config, metrics: servingByName.get(servedAs(m.method, config)) as NextSessionMetrics })))]),
+    const servedAs = (method: string) => (s: ServingConfig) => `${method}[${servingName(s)}]`;
+    const serving: Record<string, { chosen: ServingConfig; points: { config: ServingConfig; recall_at_50: number }[]; validRecall: number }> = {};
+    for (const m of userModels) serving[m.method] = await tuneServing(m.method, validQueries.get(m.method) as (req: RankRequest) => WeightedQueries, servedAs(m.method));
+
+    const clusterName = (c: HistoryClusterConfig) => (s: ServingConfig) => `history_clusters[k=${c.interests},half=${c.halfLife},${servingName(s)}]`;
+    const clusterSettings = await evaluateSessions(
+      inputs.valid,
+      HISTORY_CLUSTER_GRID.map((c) => serve(clusterName(c)(plainServing), clusters(c), plainServing, knn())),
+      popular(inputs.valid),
+      div,
     );
-    const historyClusters = pickOnValidation([...clusterSettings, ...clusterServing].map((config) => ({ config, metrics: servingByName.get(clusterName(config)) as NextSessionMetrics })));
-    const miServing = (serving.multi_interest as { chosen: ServingConfig }).chosen;
-    const validOf = (name: string) => (servingByName.get(name) as NextSessionMetrics).recall_at_50;
-    const validMi = validOf(servedAs('multi_interest', miServing));
-    const validClusters = validOf(clusterName(historyClusters.chosen));
+    const clusterPick = pickOnValidation(HISTORY_CLUSTER_GRID.map((config, i) => ({ config, metrics: clusterSettings.metrics[i] as NextSessionMetrics })));
+    const chosenClusters = clusterPick.chosen;
+    const clusterServing = await tuneServing('history_clusters', clusters(chosenClusters), clusterName(chosenClusters));
+    const historyClusters = { chosen: { clusters: chosenClusters, serving: clusterServing.chosen }, settings: clusterPick.points, serving: clusterServing.points };
+    const miServing = serving.multi_interest as { chosen: ServingConfig; validRecall: number };
+    const validMi = miServing.validRecall;
+    const validClusters = clusterServing.validRecall;
     const served: ServedUserModel =
       validMi >= validClusters
-        ? { method: 'multi_interest', serving: miServing, valid: { multi_interest: validMi, history_clusters: validClusters } }
-        : { method: 'history_clusters', serving: historyClusters.chosen.serving, clusters: historyClusters.chosen.clusters, valid: { multi_interest: validMi, history_clusters: validClusters } };
+        ? { method: 'multi_interest', serving: miServing.chosen, valid: { multi_interest: validMi, history_clusters: validClusters } }
+        : { method: 'history_clusters', serving: clusterServing.chosen, clusters: chosenClusters, valid: { multi_interest: validMi, history_clusters: validClusters } };
     log(`served user model (validation): ${served.method} [${servingName(served.serving)}] — multi-interest ${validMi.toFixed(4)}, history clusters ${validClusters.toFixed(4)}`);
 
     const chosenNames = new Map([
       [cfName(itemCf.chosen), 'item_cf'],
       [knnName(itemKnn.chosen.lastClicks), 'item_knn'],
-      ...userModels.map((m) => [servedAs(m.method, (serving[m.method] as { chosen: ServingConfig }).chosen), m.method] as [string, string]),
-      [clusterName(historyClusters.chosen), 'history_clusters'],
+      ...userModels.map((m) => [servedAs(m.method)((serving[m.method] as { chosen: ServingConfig }).chosen), m.method] as [string, string]),
+      [clusterName(chosenClusters)(clusterServing.chosen), 'history_clusters'],
     ]);
     const validTable = validMetrics
       .filter((m) => !m.method.includes('['))
@@ -254,7 +273,7 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     const testFallback = popular(inputs.test);
     const testQueries = await userModelQueries(userModels, inputs.test);
     const testRankers = [
-      ...userModels.map((m) => serve(m.method, testQueries.get(m.method) as (req: RankRequest) => { vectors: Float32Array }, (serving[m.method] as { chosen: ServingConfig }).chosen, knn())),
+      ...userModels.map((m) => serve(m.method, testQueries.get(m.method) as (req: RankRequest) => WeightedQueries, (serving[m.method] as { chosen: ServingConfig }).chosen, knn())),
       serve('history_clusters', clusters(historyClusters.chosen.clusters), historyClusters.chosen.serving, knn()),
       item2vec(),
       itemCfRanker('item_cf', daily, itemCf.chosen),

@@ -250,13 +250,13 @@ async function scoreUserModel(
   const sessionStartCollapse = { beforeGate: 0, afterGate: 0 };
   for (const set of [sessions.inputs.valid, sessions.inputs.test]) {
     const starts = sessionStartSequences(set.cases.map((c) => c.history), cfg.maxLong, cfg.maxShort);
-    const q = computeInterests(model, vectors, dim, starts);
+    const q = computeInterests(model, vectors, dim, starts, 1024, undefined, { strengths: true });
     if (set.split === 'test' && q.k > 1) {
       const before = computeInterests(longTermInterestModel(model), vectors, dim, starts);
       sessionStartCollapse.beforeGate = interestCollapse(before.vectors, set.cases.length, before.k, dim);
       sessionStartCollapse.afterGate = interestCollapse(q.vectors, set.cases.length, q.k, dim);
     }
-    parts.push({ set, vectors: q.vectors, k: q.k, dim });
+    parts.push({ set, vectors: q.vectors, ...(q.strengths ? { strengths: q.strengths } : {}), k: q.k, dim });
     const per = q.k * dim;
     const ranker = queryRanker(method, vectors, dim, (req) => q.vectors.subarray(req.caseNo * per, (req.caseNo + 1) * per));
     const fallback = popularityRanker('popularity', sessions.inputs.clicks, set.listedAt, sessions.popularity);

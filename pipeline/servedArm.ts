@@ -15,6 +15,8 @@ export interface ServedArm {
   merge?: 'quota' | 'score';
   categoriesPerInterest?: number;
   maxCategoryShare?: number;
+  weighting?: 'equal' | 'strength';
+  minStrength?: number;
   recent?: { share: number; lastClicks: number };
 }
 
@@ -29,6 +31,8 @@ export function servedArmFromSummary(s: Record<string, number | string> | undefi
     merge: s.served_merge === 'score' ? 'score' : 'quota',
     ...(s.served_categories_per_interest !== undefined ? { categoriesPerInterest: Number(s.served_categories_per_interest) } : {}),
     ...(s.served_max_category_share !== undefined ? { maxCategoryShare: Number(s.served_max_category_share) } : {}),
+    ...(s.served_weighting !== undefined ? { weighting: s.served_weighting === 'strength' ? 'strength' : 'equal' } : {}),
+    ...(s.served_min_strength !== undefined ? { minStrength: Number(s.served_min_strength) } : {}),
     ...(share > 0 ? { recent: { share, lastClicks: Number(s.item_knn_last_clicks) } } : {}),
   };
 }
@@ -41,6 +45,8 @@ export function servedArmFromReport(r: EvaluationReport): ServedArm {
     merge: served.serving.merge,
     categoriesPerInterest: served.serving.categoriesPerInterest,
     maxCategoryShare: served.serving.maxCategoryShare,
+    weighting: served.serving.weighting,
+    minStrength: served.serving.minStrength,
     ...(served.serving.recentShare > 0 ? { recent: { share: served.serving.recentShare, lastClicks: r.nextSession.tuning.itemKnn.chosen.lastClicks } } : {}),
   };
 }
@@ -52,7 +58,9 @@ export async function openServedArm(
   iv: { ids: readonly string[]; vectors: Float32Array; dim: number },
 ): Promise<ArmBModels & { dispose(): void }> {
   const pieces = { itemVectors: { dim: iv.dim, vectors: iv.vectors }, itemIds: iv.ids, ...(served.merge ? { merge: served.merge } : {}), ...(served.categoriesPerInterest !== undefined ? { categoriesPerInterest: served.categoriesPerInterest } : {}),
-    ...(served.maxCategoryShare !== undefined ? { maxCategoryShare: served.maxCategoryShare } : {}), ...(served.recent ? { recent: served.recent } : {}) };
+    ...(served.maxCategoryShare !== undefined ? { maxCategoryShare: served.maxCategoryShare } : {}),
+    ...(served.weighting ? { weighting: served.weighting } : {}),
+    ...(served.minStrength !== undefined ? { minStrength: served.minStrength } : {}), ...(served.recent ? { recent: served.recent } : {}) };
   if (served.method === 'history_clusters') {
     const model = historyClusterModel(iv.vectors, iv.dim, served.clusters ?? DEFAULT_HISTORY_CLUSTERS);
     return { label: 'history-clusters', ...pieces, modelFor: () => model, dispose: () => {} };

@@ -59,6 +59,8 @@ export function recallForUser(
 
 interface InterestRoutes {
   interest: number;
+  /** Share of the turns in the quota merge (relative to the other interests). */
+  weight: number;
   /** Best unconstrained score: stronger interests take their turn first. */
   strength: number;
   /** Constrained lists (one per chosen category), then the open list. */
@@ -66,14 +68,18 @@ interface InterestRoutes {
 }
 
 export function recallFromInterests(
-  interests: readonly Float32Array[],
+  interestsIn: readonly Float32Array[],
   index: ConstrainedIndex,
   request: RecallRequest,
   config: MultiInterestRecallConfig = DEFAULT_RECALL,
+  /** Each interest's importance (e.g. its strength) for the quota merge; absent = equal turns. */
+  weightsIn?: readonly number[],
 ): Candidate[] {
   validateConfig(config);
   // A user with no behaviour yet has zero interests: nothing to retrieve with (the fallback fills in).
-  interests = interests.filter((v) => v.some((x) => x !== 0));
+  const keep = interestsIn.map((v) => v.some((x) => x !== 0));
+  const interests = interestsIn.filter((_, k) => keep[k]);
+  const weights = weightsIn?.filter((_, k) => keep[k]);
   if (interests.length === 0 || request.live.length === 0) return [];
   const among = Float64Array.from(request.live);
   // Seen items that are live are the only ones Faiss can return and we then drop; asking for that
@@ -106,6 +112,7 @@ export function recallFromInterests(
 
   const perInterest: InterestRoutes[] = interests.map((_, k) => ({
     interest: k,
+    weight: weights?.[k] ?? 1,
     strength: openLists[k]?.[0]?.score ?? -Infinity,
     routes: [],
   }));
@@ -178,23 +185,33 @@ function mergeWithQuotas(perInterest: InterestRoutes[], index: ConstrainedIndex,
   const taken = new Set<number>();
   const perCategory = new Map<string, number>();
   const cap = Math.ceil(config.maxCategoryShare * config.size);
+  // Turns per round in proportion to the interests' weights (equal weights: one each, in turn).
+  const maxWeight = Math.max(0, ...perInterest.map((p) => p.weight));
+  const share = perInterest.map((p) => (maxWeight > 0 ? p.weight / maxWeight : 1));
 
   for (const enforceCap of [true, false]) {
     const cursor = perInterest.map((p) => ({ route: 0, pos: p.routes.map(() => 0) }));
-    let progressed = true;
-    while (feed.length < config.size && progressed) {
-      progressed = false;
+    const credit = perInterest.map(() => 0);
+    const exhausted = perInterest.map((_, k) => (share[k] as number) <= 0);
+    while (feed.length < config.size && exhausted.some((x) => !x)) {
       for (let k = 0; k < perInterest.length && feed.length < config.size; k++) {
-        const pick = nextFromInterest(perInterest[k] as InterestRoutes, cursor[k] as { route: number; pos: number[] }, (c) => {
-          if (taken.has(c.itemIdx)) return false;
-          return !enforceCap || (perCategory.get(index.categoryOf(c.itemIdx)) ?? 0) < cap;
-        });
-        if (!pick) continue;
-        progressed = true;
-        feed.push(pick);
-        taken.add(pick.itemIdx);
-        const cat = index.categoryOf(pick.itemIdx);
-        perCategory.set(cat, (perCategory.get(cat) ?? 0) + 1);
+        if (exhausted[k]) continue;
+        credit[k] = (credit[k] as number) + (share[k] as number);
+        while ((credit[k] as number) >= 1 - 1e-9 && feed.length < config.size) {
+          const pick = nextFromInterest(perInterest[k] as InterestRoutes, cursor[k] as { route: number; pos: number[] }, (c) => {
+            if (taken.has(c.itemIdx)) return false;
+            return !enforceCap || (perCategory.get(index.categoryOf(c.itemIdx)) ?? 0) < cap;
+          });
+          if (!pick) {
+            exhausted[k] = true;
+            break;
+          }
+          credit[k] = (credit[k] as number) - 1;
+          feed.push(pick);
+          taken.add(pick.itemIdx);
+          const cat = index.categoryOf(pick.itemIdx);
+          perCategory.set(cat, (perCategory.get(cat) ?? 0) + 1);
+        }
       }
     }
   }

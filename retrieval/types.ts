@@ -12,6 +12,8 @@
 export interface InterestModel {
   readonly dim: number;
   interests(longTerm: Int32Array, shortTerm: Int32Array): Float32Array[];
+  /** The same interests with each one's strength (how much of the behaviour supports it), where the model has one. */
+  weightedInterests?(longTerm: Int32Array, shortTerm: Int32Array): { vectors: Float32Array[]; weights: number[] };
 }
 
 /**

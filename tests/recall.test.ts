@@ -55,6 +55,22 @@ describe('multi-interest recall', () => {
     expect(feed.map((c) => c.route)).toEqual(['category', 'open', 'category']);
   });
 
+  it('gives interests quota turns in proportion to their weights; equal weights are plain turns; zero interests are skipped', () => {
+    const open = { ...config, size: 8, perRoute: 8, categoriesPerInterest: 0, maxCategoryShare: 1 };
+    const req = { live: all, seen: new Set<number>() };
+    const equal = recallFromInterests([at(10), at(100)], index, req, open);
+    expect(equal).toEqual(recallFromInterests([at(10), at(100)], index, req, open, [0.4, 0.4]));
+    expect(equal.filter((c) => c.interest === 0)).toHaveLength(4);
+    // Three turns to one: the jade interest takes six of eight slots, the coin interest two.
+    const weighted = recallFromInterests([at(10), at(100)], index, req, open, [0.9, 0.3]);
+    expect(weighted.filter((c) => cat(c) === 'coin')).toHaveLength(2);
+    expect(weighted).toHaveLength(8);
+    // A user without behaviour has a zero interest: it retrieves nothing and takes no turns.
+    const withZero = recallFromInterests([new Float32Array(2), at(100)], index, req, open, [1, 0.5]);
+    expect(withZero.every((c) => cat(c) === 'coin' || cat(c) === 'tea' || cat(c) === 'seal' || c.interest === 0)).toBe(true);
+    expect(withZero).toHaveLength(8);
+  });
+
   it('shares the feed between interests and, within an interest, between its top-2 categories and the open route', () => {
     const feed = recallFromInterests([at(10), at(100)], index, { live: all, seen: new Set() }, config);
     const byInterest = [0, 1].map((k) => feed.filter((c) => c.interest === k));

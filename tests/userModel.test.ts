@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { blendLists, greedyDiverse, mergeQueries } from '../evaluation/rankers';
+import { blendLists, greedyDiverse, mergeQueries, strongInterests } from '../evaluation/rankers';
+import { truthInterestCollapse, type Truth } from '../evaluation/truth';
 import { ConfigError, DEFAULT_MULTI_INTEREST, validateMultiInterest, type MultiInterestConfig } from '../models/config';
 import { clusterHistory, DEFAULT_HISTORY_CLUSTERS } from '../models/historyClusters';
-import { buildMultiInterestModel, computeInterests, longTermInterestModel, metricLoss, trainUserModel, vectorTable, sequenceInputs } from '../models/multiInterest';
+import { buildMultiInterestModel, computeInterests, interestStrengthModel, longTermInterestModel, metricLoss, trainUserModel, vectorTable, sequenceInputs } from '../models/multiInterest';
 import type { MiExamples, Sequences } from '../models/sequences';
 import { loadModel, saveModel } from '../models/vectorFiles';
 import { tf } from '../platform/tf';
@@ -133,6 +134,22 @@ describe('multi-interest layers', () => {
     model.dispose();
   });
 
+  it.each(variants)('%s: strengths are the long-term interests\' lengths, one per served interest', (_name, change, k) => {
+    const model = buildMultiInterestModel({ ...small, ...change }, DIM);
+    const s = seqs([[1, 2, 3, 31], [11]], [[4], []]);
+    const { strengths } = computeInterests(model, vectors, DIM, s, 8, undefined, { strengths: true });
+    expect(strengths).toHaveLength(2 * k);
+    const table = vectorTable(vectors, DIM);
+    const inputs = sequenceInputs(table, s, [0, 1]);
+    const raw = (model.getLayer('long_term_interests').apply(inputs.slice(0, 2)) as tf.Tensor).arraySync() as number[][][];
+    raw.forEach((user, u) => user.forEach((v, j) => expect(strengths?.[u * k + j]).toBeCloseTo(Math.hypot(...v), 4)));
+    // The session channel (an interest the fusion adds) gets the strongest long-term one's.
+    if (k > raw[0]!.length) expect(strengths?.[k - 1]).toBeCloseTo(Math.max(...Array.from(strengths!.subarray(0, k - 1))), 5);
+    expect(interestStrengthModel(model).outputs[0]?.shape).toEqual([null, k]);
+    tf.dispose([...inputs, table]);
+    model.dispose();
+  });
+
   it('saves and loads with every new layer', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'curio-mi-'));
     try {
@@ -208,6 +225,26 @@ describe('history clustering baseline', () => {
   it('never makes more interests than distinct items, and none from an empty history', () => {
     expect(clusterHistory([5, 5, 5], vectors, DIM, DEFAULT_HISTORY_CLUSTERS).k).toBe(1);
     expect(clusterHistory([], vectors, DIM, DEFAULT_HISTORY_CLUSTERS).k).toBe(0);
+  });
+});
+
+describe('adaptive K and the collapse reference', () => {
+  it('leaves out interests weaker than the threshold share of the strongest', () => {
+    const q = { vectors: Float32Array.from([1, 0, 0, 1, 1, 1]), weights: [0.9, 0.3, 0.6] };
+    expect(strongInterests(q, 2, 0).weights).toEqual([0.9, 0.3, 0.6]);
+    const kept = strongInterests(q, 2, 0.5);
+    expect(kept.weights).toEqual([0.9, 0.6]);
+    expect(Array.from(kept.vectors[1] as Float32Array)).toEqual([1, 1]);
+  });
+
+  it('measures the truth interests\' pairwise cosine in an item space', () => {
+    // Items 0, 1 from topic 0, item 2 from topic 1, item 3 from topic 2; user 0 has topics 0 and 1.
+    const vectors = Float32Array.from([1, 0, 1, 0, 0, 1, 1, 1]);
+    const truth = { itemTopic: Int32Array.from([0, 0, 1, 2]), topicVectors: [new Float32Array(2), new Float32Array(2), new Float32Array(2)], users: [{ interests: [0, 1], weights: [0.5, 0.5] }, { interests: [0, 2], weights: [1, 1] }, { interests: [1], weights: [1] }] } as unknown as Truth;
+    expect(truthInterestCollapse(truth, vectors, 2, [0]).collapse).toBeCloseTo(0, 6);
+    expect(truthInterestCollapse(truth, vectors, 2, [1]).collapse).toBeCloseTo(Math.SQRT1_2, 6);
+    // A single-interest user has no pairs and is not counted.
+    expect(truthInterestCollapse(truth, vectors, 2, [0, 1, 2])).toEqual({ collapse: expect.closeTo(Math.SQRT1_2 / 2, 6), users: 2 });
   });
 });
 

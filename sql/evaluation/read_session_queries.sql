@@ -1,1 +1,2 @@
-SELECT case_no, user_idx, started_at, queries FROM read_parquet($path) WHERE split = $split ORDER BY case_no;
+-- SELECT *: files written before strengths existed have no strengths column (the reader then weighs queries equally).
+SELECT * FROM read_parquet($path) WHERE split = $split ORDER BY case_no;
