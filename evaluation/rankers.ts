@@ -397,7 +397,7 @@ export interface ServingConfig {
   minStrength: number;
 }
 
-const RECENT_SHARES = [0, 0.25, 0.5];
+const RECENT_SHARES = [0, 0.25, 0.5, 0.75];
 export const SERVING_GRID: readonly ServingConfig[] = [0, 2].flatMap((categoriesPerInterest) => [
   // The category cap only acts in the quota merge.
   ...RECENT_SHARES.map((recentShare) => ({ merge: 'score' as const, categoriesPerInterest, maxCategoryShare: 1, recentShare, weighting: 'equal' as const, minStrength: 0 })),
