@@ -1,7 +1,36 @@
 import { join } from 'node:path';
-import { evaluationStage } from '../pipeline/evaluationStage';
+import { evaluationStage, type EvaluationReport } from '../pipeline/evaluationStage';
 import type { StageRef } from '../workflows/types';
 import { runStage } from './stageRunner';
+
+/** The stage summary: the headline figures, and the served user model as the A/B reads it (pipeline/servedArm.ts). */
+export function evaluationSummary(r: EvaluationReport): Record<string, number | string> {
+  const ns = (method: string) => r.nextSession.test.methods.find((m) => m.method === method)?.recall_at_50 ?? NaN;
+  const cr = (method: string) => r.comirec.methods.find((m) => m.method === method)?.recall_at_50 ?? NaN;
+  return {
+    next_session_recall_at_50: r.goal.recall,
+    multi_interest_next_session_recall_at_50: ns('multi_interest'),
+    history_clusters_next_session_recall_at_50: ns('history_clusters'),
+    item_knn_next_session_recall_at_50: ns('item_knn'),
+    served_user_model: r.nextSession.served.method,
+    served_merge: r.nextSession.served.serving.merge,
+    served_recent_share: r.nextSession.served.serving.recentShare,
+    served_categories_per_interest: r.nextSession.served.serving.categoriesPerInterest,
+    served_max_category_share: r.nextSession.served.serving.maxCategoryShare,
+    served_weighting: r.nextSession.served.serving.weighting,
+    served_min_strength: r.nextSession.served.serving.minStrength,
+    ...(r.nextSession.served.clusters ? { served_clusters: r.nextSession.served.clusters.interests, served_cluster_half_life: r.nextSession.served.clusters.halfLife } : {}),
+    item_knn_last_clicks: r.nextSession.tuning.itemKnn.chosen.lastClicks,
+    item_cf_next_session_recall_at_50: r.goal.itemCf,
+    popularity_next_session_recall_at_50: ns('popularity'),
+    ratio_over_item_cf: r.goal.ratio,
+    goal_met: r.goal.met ? 'yes' : 'no',
+    comirec_recall_at_50: cr('multi_interest'),
+    item_cf_comirec_recall_at_50: cr('item_cf'),
+    test_sessions: r.nextSession.test.scoredSessions,
+    lambda: r.lambda,
+  };
+}
 
 /** The chosen multi-interest model (and the clustering baseline it must beat to be served) against every baseline under the next-session and ComiRec protocols. */
 export async function evaluateModels(input: {
@@ -28,33 +57,7 @@ export async function evaluateModels(input: {
         },
         io,
       ),
-    (r) => {
-      const ns = (method: string) => r.nextSession.test.methods.find((m) => m.method === method)?.recall_at_50 ?? NaN;
-      const cr = (method: string) => r.comirec.methods.find((m) => m.method === method)?.recall_at_50 ?? NaN;
-      return {
-        next_session_recall_at_50: r.goal.recall,
-        multi_interest_next_session_recall_at_50: ns('multi_interest'),
-        history_clusters_next_session_recall_at_50: ns('history_clusters'),
-        item_knn_next_session_recall_at_50: ns('item_knn'),
-        served_user_model: r.nextSession.served.method,
-        served_merge: r.nextSession.served.serving.merge,
-        served_recent_share: r.nextSession.served.serving.recentShare,
-        served_categories_per_interest: r.nextSession.served.serving.categoriesPerInterest,
-        served_max_category_share: r.nextSession.served.serving.maxCategoryShare,
-        served_weighting: r.nextSession.served.serving.weighting,
-        served_min_strength: r.nextSession.served.serving.minStrength,
-        ...(r.nextSession.served.clusters ? { served_clusters: r.nextSession.served.clusters.interests, served_cluster_half_life: r.nextSession.served.clusters.halfLife } : {}),
-        item_knn_last_clicks: r.nextSession.tuning.itemKnn.chosen.lastClicks,
-        item_cf_next_session_recall_at_50: r.goal.itemCf,
-        popularity_next_session_recall_at_50: ns('popularity'),
-        ratio_over_item_cf: r.goal.ratio,
-        goal_met: r.goal.met ? 'yes' : 'no',
-        comirec_recall_at_50: cr('multi_interest'),
-        item_cf_comirec_recall_at_50: cr('item_cf'),
-        test_sessions: r.nextSession.test.scoredSessions,
-        lambda: r.lambda,
-      };
-    },
+    evaluationSummary,
   );
   return ref;
 }

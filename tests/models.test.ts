@@ -19,7 +19,10 @@ import { trainUserModel } from '../models/multiInterest';
 import { loadMiExamples } from '../models/sequences';
 import { EmptyTrainingSetError, NanLossError } from '../models/training';
 import { loadModel, readItemVectors } from '../models/vectorFiles';
+import { evaluationSummary } from '../activities/evaluationActivities';
+import { DEFAULT_HISTORY_CLUSTERS } from '../models/historyClusters';
 import { localRetrain, type LocalRetrainResult } from '../pipeline/localRetrain';
+import { servedArmFromReport, servedArmFromSummary } from '../pipeline/servedArm';
 import { openDatabase } from '../platform/duckdb';
 import { tf } from '../platform/tf';
 
@@ -123,6 +126,13 @@ describe('models on a synthetic marketplace (tiny)', () => {
     expect(ns.served.method).toBe(validMi >= validClusters ? 'multi_interest' : 'history_clusters');
     expect(run.evaluation.goal.model).toBe(ns.served.method);
     expect(run.evaluation.goal.recall).toBe(testRecall(ns.served.method));
+    // The A/B reads the served choice back from the stage summary exactly as the report states it.
+    expect(servedArmFromSummary(evaluationSummary(run.evaluation))).toEqual(servedArmFromReport(run.evaluation));
+    const clusters = { ...DEFAULT_HISTORY_CLUSTERS, interests: 3, halfLife: 20 };
+    const servedClusters = { ...ns.served, method: 'history_clusters' as const, clusters, serving: { ...ns.served.serving, weighting: 'strength' as const, minStrength: 0.5, recentShare: 0.25 } };
+    const asClusters = { ...run.evaluation, nextSession: { ...ns, served: servedClusters } };
+    expect(servedArmFromSummary(evaluationSummary(asClusters))).toEqual(servedArmFromReport(asClusters));
+    expect(servedArmFromReport(asClusters)).toMatchObject({ method: 'history_clusters', clusters, weighting: 'strength', minStrength: 0.5, recent: { share: 0.25 } });
     const sc = run.multiInterest.multiInterest.sessionStartCollapse;
     expect(sc.afterGate).toBeGreaterThan(-1);
     expect(sc.afterGate).toBeLessThanOrEqual(1);
