@@ -33,11 +33,13 @@ import {
 } from '../evaluation/rankers';
 import { loadTruth, truthInterestCollapse } from '../evaluation/truth';
 import type { DiversityContext } from '../evaluation/userEval';
-import { DEFAULT_MULTI_INTEREST, validateMultiInterest, type MultiInterestConfig } from '../models/config';
+import { DEFAULT_ITEM_UNIT, DEFAULT_MULTI_INTEREST, validateMultiInterest, type MultiInterestConfig } from '../models/config';
 import { clusterHistory, DEFAULT_HISTORY_CLUSTERS, type HistoryClusterConfig } from '../models/historyClusters';
 import { computeInterests, interestCollapse, longTermInterestModel, trainUserModel } from '../models/multiInterest';
 import { loadMiExamples, sessionStartSequences } from '../models/sequences';
-import { readItemVectors } from '../models/vectorFiles';
+import { loadModel, readItemVectors } from '../models/vectorFiles';
+import { loadItemFeatures } from '../models/itemFeatures';
+import { computeItemVectors } from '../models/itemUnit';
 import { ITEM_CF_GRID, ITEM_KNN_LAST_CLICKS, loadPopularity } from '../pipeline/evaluationStage';
 import { attachDatabase, openDatabase } from '../platform/duckdb';
 import { dataDir } from '../platform/paths';
@@ -79,6 +81,9 @@ export const USER_MODEL_VARIANTS: Record<string, Partial<MultiInterestConfig>> =
   default_cos_l1: { lambda: 1 },
   default_cos_l3: { lambda: 3 },
   default_soft: { selection: 'soft' },
+  /** Joint training: the item-unit tower fine-tuned with the user model, scored with its co-trained vectors. */
+  default_joint: {},
+  default_joint_lr001: { learningRate: 0.001 },
 };
 
 const MERGES: Record<string, MergeConfig> = {
@@ -173,6 +178,11 @@ async function main(): Promise<void> {
   // ---- learned variants ----
   const examplesCache = new Map<string, Awaited<ReturnType<typeof loadMiExamples>>>();
   const pop = await loadPopularity(featuresDb, iv.ids.length);
+  const loadJointTower = async () => ({
+    model: await loadModel(join(latestStageDir('item_embedding'), 'item_unit')),
+    features: await loadItemFeatures(featuresDb, join(latestStageDir('tagging'), 'tags.duckdb'), DEFAULT_ITEM_UNIT.maxTags, DEFAULT_ITEM_UNIT.minSellerItems),
+    timePeriods: DEFAULT_ITEM_UNIT.timePeriods,
+  });
   for (const name of (values.variants as string).split(',').filter(Boolean)) {
     const change = USER_MODEL_VARIANTS[name];
     if (!change) throw new Error(`unknown variant ${name}; known: ${Object.keys(USER_MODEL_VARIANTS).join(', ')}`);
@@ -182,19 +192,24 @@ async function main(): Promise<void> {
     const examples = examplesCache.get(key) ?? (await loadMiExamples(featuresDb, cfg.maxLong, cfg.maxShort));
     examplesCache.set(key, examples);
     const t0 = Date.now();
-    const { model } = await trainUserModel(cfg, iv.vectors, iv.dim, examples, pop);
+    const joint = name.includes('_joint');
+    const tower = joint ? await loadJointTower() : undefined;
+    const { model } = await trainUserModel(cfg, iv.vectors, iv.dim, examples, pop, tower ? { jointTower: tower } : {});
     const trainSeconds = (Date.now() - t0) / 1000;
+    // Joint training serves the co-trained item vectors; the frozen variants the item-unit ones.
+    const vectors = tower ? computeItemVectors(tower.model, tower.features, tower.timePeriods) : iv.vectors;
+    tower?.model.dispose();
     const queries = new Map<string, { vectors: Float32Array; k: number }>();
-    for (const set of [inputs.valid, inputs.test]) queries.set(set.split, computeInterests(model, iv.vectors, iv.dim, sessionStartSequences(set.cases.map((c) => c.history), cfg.maxLong, cfg.maxShort)));
+    for (const set of [inputs.valid, inputs.test]) queries.set(set.split, computeInterests(model, vectors, iv.dim, sessionStartSequences(set.cases.map((c) => c.history), cfg.maxLong, cfg.maxShort)));
     const testQ = queries.get('test') as { vectors: Float32Array; k: number };
     const lt = longTermInterestModel(model);
-    const before = computeInterests(lt, iv.vectors, iv.dim, sessionStartSequences(inputs.test.cases.map((c) => c.history), cfg.maxLong, cfg.maxShort));
+    const before = computeInterests(lt, vectors, iv.dim, sessionStartSequences(inputs.test.cases.map((c) => c.history), cfg.maxLong, cfg.maxShort));
     model.dispose();
     const collapse = { afterGate: interestCollapse(testQ.vectors, inputs.test.cases.length, testQ.k, iv.dim), beforeGate: interestCollapse(before.vectors, inputs.test.cases.length, before.k, iv.dim) };
     const per = testQ.k * iv.dim;
     const modelRanker = (set: SessionSet, method: string, merge: MergeConfig) => {
       const q = queries.get(set.split) as { vectors: Float32Array };
-      return mergedQueryRanker(method, iv.vectors, iv.dim, (req) => ({ vectors: q.vectors.subarray(req.caseNo * per, (req.caseNo + 1) * per) }), merge, div.categoryOf);
+      return mergedQueryRanker(method, vectors, iv.dim, (req) => ({ vectors: q.vectors.subarray(req.caseNo * per, (req.caseNo + 1) * per) }), merge, div.categoryOf);
     };
     const methods = merges.map((m) => `${name}/${m}`);
     const hybrids = HYBRID_SHARES.map((s) => `${name}/max_score+knn(${s})`);

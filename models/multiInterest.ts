@@ -2,6 +2,7 @@ import { WeightedSampler, Rng } from '../data/generator/rng';
 import { tf } from '../platform/tf';
 import type { MultiInterestConfig } from './config';
 import { DynamicRouting, FirstInput, FusionGate, InterestSessionAttention, InterestStrength, L2Normalize, MaskedMean, SelfAttentivePooling, SessionChannel } from './layers';
+import { itemInputs, type ItemFeatures } from './itemFeatures';
 import type { MiExamples, Sequences } from './sequences';
 import { EmptyTrainingSetError, train, trainableVariables, type Progress, type TrainResult } from './training';
 
@@ -130,9 +131,12 @@ export function selectInterest(interests: tf.Tensor3D, target: tf.Tensor2D, cfg:
 }
 
 interface MiBatch {
-  inputs: tf.Tensor[];
-  target: tf.Tensor2D;
-  negatives: tf.Tensor2D;
+  /** The user model's inputs, targets and negatives from the frozen table; absent in joint training. */
+  inputs?: tf.Tensor[];
+  target?: tf.Tensor2D;
+  negatives?: tf.Tensor2D;
+  /** Joint training: the batch's distinct items through the item tower, and where each input reads them. */
+  joint?: JointBatch;
   /** 1 where a sampled negative is the row's own target (masked out of the softmax). */
   accidental: tf.Tensor2D;
   /** log of each logit's expected count under its sampler (log-Q correction), or absent. */
@@ -143,16 +147,79 @@ interface MiBatch {
   inBatchSame?: tf.Tensor2D;
 }
 
+interface JointBatch {
+  towerInputs: tf.Tensor[];
+  /** Positions into [tower outputs; zero row]: the last row pads. */
+  long: tf.Tensor1D;
+  longMask: tf.Tensor2D;
+  short: tf.Tensor1D;
+  shortMask: tf.Tensor2D;
+  target: tf.Tensor1D;
+  negatives: tf.Tensor1D;
+  rows: number;
+}
+
 export interface UserModelResult {
   model: tf.LayersModel;
   result: TrainResult;
 }
 
 /**
+ * Joint training: the item-unit tower the item vectors came from, fine-tuned with the user model
+ * (attribute inputs, so new lots still get vectors). Its co-trained vectors are computeItemVectors'.
+ */
+export interface JointItemTower {
+  model: tf.LayersModel;
+  features: ItemFeatures;
+  timePeriods: readonly number[];
+}
+
+function jointBatch(tower: JointItemTower, seqs: Sequences, rows: ArrayLike<number>, target: Int32Array, negatives: Int32Array): JointBatch {
+  const position = new Map<number, number>();
+  const at = (i: number) => {
+    let p = position.get(i);
+    if (p === undefined) {
+      p = position.size;
+      position.set(i, p);
+    }
+    return p;
+  };
+  const b = rows.length;
+  const pack = (src: Int32Array, width: number) => {
+    const idx = new Int32Array(b * width);
+    const mask = new Float32Array(b * width);
+    for (let r = 0; r < b; r++) {
+      for (let k = 0; k < width; k++) {
+        const v = src[(rows[r] as number) * width + k] as number;
+        idx[r * width + k] = v < 0 ? -1 : at(v);
+        mask[r * width + k] = v < 0 ? 0 : 1;
+      }
+    }
+    return { idx, mask };
+  };
+  const long = pack(seqs.long, seqs.maxLong);
+  const short = pack(seqs.short, seqs.maxShort);
+  const tgt = Int32Array.from(target, at);
+  const neg = Int32Array.from(negatives, at);
+  const pad = position.size;
+  const fix = (idx: Int32Array) => idx.map((x) => (x < 0 ? pad : x));
+  return {
+    towerInputs: itemInputs(tower.features, Int32Array.from(position.keys()), tower.timePeriods),
+    long: tf.tensor1d(fix(long.idx), 'int32'),
+    longMask: tf.tensor2d(long.mask, [b, seqs.maxLong]),
+    short: tf.tensor1d(fix(short.idx), 'int32'),
+    shortMask: tf.tensor2d(short.mask, [b, seqs.maxShort]),
+    target: tf.tensor1d(tgt, 'int32'),
+    negatives: tf.tensor1d(neg, 'int32'),
+    rows: b,
+  };
+}
+
+/**
  * Sampled-softmax logits of a batch: the target first, then the shared negatives, then (optionally)
  * the batch's other targets; accidental hits masked out, each logit corrected by log Q when asked.
  */
-export function sampledSoftmaxLoss(user: tf.Tensor2D, b: MiBatch, logitScale: number): tf.Scalar {
+export function sampledSoftmaxLoss(user: tf.Tensor2D, b: MiBatch & { target: tf.Tensor2D; negatives: tf.Tensor2D }, logitScale: number): tf.Scalar {
   let pos: tf.Tensor = tf.mul(tf.sum(tf.mul(user, b.target), 1, true), logitScale); // (B, 1)
   let neg: tf.Tensor = tf.mul(tf.matMul(user, b.negatives, false, true), logitScale); // (B, M)
   if (b.targetLogQ) pos = tf.sub(pos, b.targetLogQ);
@@ -179,7 +246,7 @@ export async function trainUserModel(
   dim: number,
   examples: MiExamples,
   popularity: Float64Array,
-  opts: { singleVector?: boolean; checkpointDir?: string; onProgress?: (p: Progress) => void } = {},
+  opts: { singleVector?: boolean; checkpointDir?: string; onProgress?: (p: Progress) => void; jointTower?: JointItemTower } = {},
 ): Promise<UserModelResult> {
   const name = opts.singleVector ? 'youtube_dnn' : 'multi_interest';
   if (examples.count === 0) throw new EmptyTrainingSetError(name, 'no (history, target) examples: users need two clicks in the training period');
@@ -204,7 +271,8 @@ export async function trainUserModel(
     }
   }
   const optimizer = tf.train.adam(cfg.learningRate);
-  const vars = trainableVariables(model);
+  const tower = opts.jointTower;
+  const vars = tower ? trainableVariables(model, tower.model) : trainableVariables(model);
   const result = await train<MiBatch>({
     name,
     examples: examples.count,
@@ -212,7 +280,7 @@ export async function trainUserModel(
     batchSize: cfg.batchSize,
     seed: cfg.seed,
     optimizer,
-    models: [model],
+    models: tower ? [model, tower.model] : [model],
     variables: () => vars,
     batch: (rows, epoch, step) => {
       const rng = new Rng(cfg.seed, 500_000 + epoch * 100_000 + step);
@@ -221,12 +289,14 @@ export async function trainUserModel(
       const b = rows.length;
       const accidental = new Float32Array(b * m);
       for (let r = 0; r < b; r++) for (let j = 0; j < m; j++) if (neg[j] === tgt[r]) accidental[r * m + j] = 1;
-      const batch: MiBatch = {
-        inputs: sequenceInputs(table, examples, rows),
-        target: tf.gather(table, tf.tensor1d(tgt, 'int32')) as tf.Tensor2D,
-        negatives: tf.gather(table, tf.tensor1d(neg, 'int32')) as tf.Tensor2D,
-        accidental: tf.tensor2d(accidental, [b, m]),
-      };
+      const batch: MiBatch = tower
+        ? { joint: jointBatch(tower, examples, rows, tgt, neg), accidental: tf.tensor2d(accidental, [b, m]) }
+        : {
+            inputs: sequenceInputs(table, examples, rows),
+            target: tf.gather(table, tf.tensor1d(tgt, 'int32')) as tf.Tensor2D,
+            negatives: tf.gather(table, tf.tensor1d(neg, 'int32')) as tf.Tensor2D,
+            accidental: tf.tensor2d(accidental, [b, m]),
+          };
       if (cfg.logQCorrection) {
         batch.targetLogQ = tf.tensor2d(Float32Array.from(tgt, (i) => sharedLogQ[i] as number), [b, 1]);
         batch.negativeLogQ = tf.tensor2d(Float32Array.from(neg, (i) => sharedLogQ[i] as number), [1, m]);
@@ -240,14 +310,27 @@ export async function trainUserModel(
       return batch;
     },
     loss: (b) => {
-      const interests = model.apply(b.inputs, { training: true }) as tf.Tensor3D;
-      const user = selectInterest(interests, b.target, cfg);
-      const ce = sampledSoftmaxLoss(user, b, cfg.logitScale);
+      let resolved: MiBatch & { inputs: tf.Tensor[]; target: tf.Tensor2D; negatives: tf.Tensor2D };
+      if (b.joint && tower) {
+        // The item vectors of this batch's distinct items, with gradients into the tower.
+        const j = b.joint;
+        const vecs = tower.model.apply(j.towerInputs, { training: true }) as tf.Tensor2D;
+        const t = tf.concat([vecs, tf.zeros([1, dim])], 0);
+        const seq = (idx: tf.Tensor1D, width: number) => tf.reshape(tf.gather(t, idx), [j.rows, width, dim]);
+        resolved = { ...b, inputs: [seq(j.long, cfg.maxLong), j.longMask, seq(j.short, cfg.maxShort), j.shortMask], target: tf.gather(t, j.target) as tf.Tensor2D, negatives: tf.gather(t, j.negatives) as tf.Tensor2D };
+      } else resolved = b as typeof resolved;
+      const interests = model.apply(resolved.inputs, { training: true }) as tf.Tensor3D;
+      const user = selectInterest(interests, resolved.target, cfg);
+      const ce = sampledSoftmaxLoss(user, resolved, cfg.logitScale);
       if (opts.singleVector || cfg.lambda === 0) return ce;
       return tf.add(ce, tf.mul(metricLoss(interests, cfg.metricLoss, cfg.metricMargin), cfg.lambda)) as tf.Scalar;
     },
     disposeBatch: (b) => {
-      b.inputs.forEach((t) => t.dispose());
+      b.inputs?.forEach((t) => t.dispose());
+      if (b.joint) {
+        b.joint.towerInputs.forEach((t) => t.dispose());
+        tf.dispose([b.joint.long, b.joint.longMask, b.joint.short, b.joint.shortMask, b.joint.target, b.joint.negatives]);
+      }
       for (const t of [b.target, b.negatives, b.accidental, b.targetLogQ, b.negativeLogQ, b.inBatchLogQ, b.inBatchSame]) t?.dispose();
     },
     ...(opts.checkpointDir ? { checkpointDir: opts.checkpointDir } : {}),

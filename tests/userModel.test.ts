@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blendLists, greedyDiverse, mergeQueries, strongInterests } from '../evaluation/rankers';
 import { truthInterestCollapse, type Truth } from '../evaluation/truth';
-import { ConfigError, DEFAULT_MULTI_INTEREST, validateMultiInterest, type MultiInterestConfig } from '../models/config';
+import { ConfigError, DEFAULT_ITEM_UNIT, DEFAULT_MULTI_INTEREST, validateMultiInterest, type MultiInterestConfig } from '../models/config';
+import type { ItemFeatures } from '../models/itemFeatures';
+import { buildItemUnitModel, computeItemVectors } from '../models/itemUnit';
 import { clusterHistory, DEFAULT_HISTORY_CLUSTERS } from '../models/historyClusters';
 import { buildMultiInterestModel, computeInterests, interestStrengthModel, longTermInterestModel, metricLoss, trainUserModel, vectorTable, sequenceInputs } from '../models/multiInterest';
 import type { MiExamples, Sequences } from '../models/sequences';
@@ -188,6 +190,40 @@ describe('multi-interest training', () => {
     expect(losses[losses.length - 1]).toBeLessThan(losses[0] as number);
     a.model.dispose();
     b.model.dispose();
+  });
+
+  it('joint training moves the item tower (gradients reach it) and is deterministic for a seed', async () => {
+    // 40 items: the tag is the group, so the tower can learn the groups from attributes.
+    const n = 40;
+    const features: ItemFeatures = {
+      n,
+      maxTags: 2,
+      itemIds: Array.from({ length: n }, (_, i) => `i${i}`),
+      tagIds: Int32Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? 1 + Math.floor(k / 2 / 10) : 0)),
+      tagWeights: Float32Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? 1 : 0)),
+      seller: Int32Array.from({ length: n }, (_, i) => i % 3),
+      price: Int32Array.from({ length: n }, (_, i) => i % 2),
+      category: Int32Array.from({ length: n }, () => 0),
+      listedDay: Float32Array.from({ length: n }, (_, i) => i % 7),
+      categoryCodes: Array.from({ length: n }, () => 'c'),
+      categoryVocab: ['c'],
+      vocab: { tags: 5, sellers: 3, prices: 2, categories: 1 },
+    };
+    const itemUnit = { ...DEFAULT_ITEM_UNIT, dim: DIM, tagEmbeddingDim: 4, sellerEmbeddingDim: 2, priceEmbeddingDim: 2, categoryEmbeddingDim: 2, hiddenUnits: 8, maxTags: 2, timePeriods: [7] };
+    const run = async () => {
+      const tower = buildItemUnitModel(itemUnit, features);
+      const start = computeItemVectors(tower, features, itemUnit.timePeriods);
+      const r = await trainUserModel({ ...small, epochs: 2 }, start, DIM, examples(), popularity, { jointTower: { model: tower, features, timePeriods: itemUnit.timePeriods } });
+      const after = computeItemVectors(tower, features, itemUnit.timePeriods);
+      r.model.dispose();
+      tower.dispose();
+      return { start, after };
+    };
+    const a = await run();
+    const b = await run();
+    expect(Array.from(a.after)).toEqual(Array.from(b.after));
+    const moved = a.after.reduce((m, x, i) => Math.max(m, Math.abs(x - (a.start[i] as number))), 0);
+    expect(moved).toBeGreaterThan(1e-3);
   });
 
   it('the hinge leaves interests below the margin alone and penalises the rest', () => {
