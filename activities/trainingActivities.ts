@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { itemEmbeddingStage, keywordStage, multiInterestStage } from '../pipeline/modelStages';
 import type { ResolvedConfig } from '../pipeline/retrainConfig';
 import type { StageRef } from '../workflows/types';
-import { runStage } from './stageRunner';
+import { ConfigError } from '../models/config';
+import { runStage, toFailure } from './stageRunner';
 
 /**
  * The tfjs-node trainings. They run on the training task queue, in their own worker process, one at
@@ -59,6 +60,8 @@ export async function trainKeywordModel(input: { features: StageRef; tags: Stage
 
 export async function trainMultiInterest(input: {
   features: StageRef;
+  /** The tags joint training reads the item tower's attributes from (absent in histories recorded before it). */
+  tags?: StageRef;
   itemEmbedding: StageRef;
   config: ResolvedConfig;
   lambda: number;
@@ -66,13 +69,16 @@ export async function trainMultiInterest(input: {
 }): Promise<StageRef> {
   const multiInterest = { ...input.config.multiInterest, lambda: input.lambda };
   const stage = input.singleVectorBaseline ? 'multi_interest' : 'multi_interest_trial';
+  if (multiInterest.itemTower === 'joint' && !input.tags) throw toFailure(new ConfigError('multiInterest.itemTower joint needs the tagging stage (tags) to read the item tower\'s attributes'));
   const { ref } = await runStage(
     stage,
-    { embedding: input.itemEmbedding.digest, features: input.features.digest, multiInterest, baseline: input.singleVectorBaseline },
+    { embedding: input.itemEmbedding.digest, features: input.features.digest, tags: input.tags?.digest ?? null, multiInterest, baseline: input.singleVectorBaseline },
     (io) =>
       multiInterestStage(
         {
           featuresDb: join(input.features.dir, 'features.duckdb'),
+          tagsDb: input.tags ? join(input.tags.dir, 'tags.duckdb') : '',
+          itemUnit: input.config.itemUnit,
           itemEmbeddingDir: input.itemEmbedding.dir,
           multiInterest,
           singleVectorBaseline: input.singleVectorBaseline,

@@ -92,6 +92,12 @@ export interface MultiInterestConfig {
    * 'dynamic_routing' (MIND / ComiRec-DR capsules; routing logits start from one seeded random draw).
    */
   extraction: 'self_attentive' | 'dynamic_routing';
+  /**
+   * 'joint': the user model fine-tunes the item-unit tower its vectors came from (attribute inputs,
+   * so new lots still get vectors), as ComiRec and MIND train item embeddings with the user model;
+   * the index and the A/B then serve the co-trained vectors. 'frozen': it reads the item-unit vectors.
+   */
+  itemTower: 'joint' | 'frozen';
   /** Hidden units of the self-attentive pooling; ComiRec-SA uses 4 × d. */
   attentionHidden: number;
   /** Routing iterations of 'dynamic_routing' (ComiRec-DR: 3). */
@@ -197,10 +203,11 @@ export const DEFAULT_KEYWORD: KeywordConfig = {
  * per-interest session attention beat the self-attentive extractor with the shared sigmoid gate by
  * about 15 points of validation Recall@50, and is the only learned variant that beat the history-
  * clustering baseline there; four interests, 1,024 shared negatives with log-Q correction and
- * lr 5e-3 follow ComiRec-DR.
+ * lr 5e-3 follow ComiRec-DR. Joint training added about 3 points of validation and 8 of test recall.
  */
 export const DEFAULT_MULTI_INTEREST: MultiInterestConfig = {
   interests: 4,
+  itemTower: 'joint',
   extraction: 'dynamic_routing',
   attentionHidden: 64,
   routingIterations: 3,
@@ -298,6 +305,7 @@ export function validateMultiInterest(c: MultiInterestConfig): void {
     ['attentionHidden', posInt(c.attentionHidden), `must be a positive integer, got ${c.attentionHidden}`],
     ['maxLong', posInt(c.maxLong), `must be a positive integer, got ${c.maxLong}`],
     ['maxShort', posInt(c.maxShort), `must be a positive integer, got ${c.maxShort}`],
+    ['itemTower', c.itemTower === 'joint' || c.itemTower === 'frozen', `must be 'joint' or 'frozen', got ${String(c.itemTower)}`],
     ['extraction', c.extraction === 'self_attentive' || c.extraction === 'dynamic_routing', `must be 'self_attentive' or 'dynamic_routing', got ${String(c.extraction)}`],
     ['routingIterations', posInt(c.routingIterations), `must be a positive integer, got ${c.routingIterations}`],
     ['fusion', FUSIONS.includes(c.fusion), `must be one of ${FUSIONS.join(', ')}, got ${String(c.fusion)}`],

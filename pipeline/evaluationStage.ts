@@ -45,7 +45,7 @@ import { ConstrainedIndex } from '../retrieval/constrainedIndex';
 import { loadEvalUsers } from '../models/sequences';
 import { readItemVectors } from '../models/vectorFiles';
 import { attachDatabase, openDatabase, readColumns } from '../platform/duckdb';
-import { MULTI_INTEREST_SESSION_QUERIES, YOUTUBE_DNN_SESSION_QUERIES, type MultiInterestReport, type StageIo } from './modelStages';
+import { CO_TRAINED_ITEM_VECTORS, MULTI_INTEREST_SESSION_QUERIES, YOUTUBE_DNN_ITEM_VECTORS, YOUTUBE_DNN_SESSION_QUERIES, type MultiInterestReport, type StageIo } from './modelStages';
 
 /**
  * The offline evaluation stage: every method under the two protocols, each method shown the same
@@ -184,15 +184,23 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     await attachDatabase(db.connection, input.featuresDb, 'feat');
     const daily = new DailyItemCf(db.connection, inputs.dataStart, Math.max(...ITEM_CF_GRID.map((c) => c.topK)));
     const userModels = [
-      { method: 'multi_interest', file: join(input.multiInterestDir, MULTI_INTEREST_SESSION_QUERIES) },
-      ...(existsSync(join(input.baselineDir, YOUTUBE_DNN_SESSION_QUERIES)) ? [{ method: 'youtube_dnn', file: join(input.baselineDir, YOUTUBE_DNN_SESSION_QUERIES) }] : []),
+      { method: 'multi_interest', file: join(input.multiInterestDir, MULTI_INTEREST_SESSION_QUERIES), vectors: join(input.multiInterestDir, CO_TRAINED_ITEM_VECTORS) },
+      ...(existsSync(join(input.baselineDir, YOUTUBE_DNN_SESSION_QUERIES))
+        ? [{ method: 'youtube_dnn', file: join(input.baselineDir, YOUTUBE_DNN_SESSION_QUERIES), vectors: join(input.baselineDir, YOUTUBE_DNN_ITEM_VECTORS) }]
+        : []),
     ];
     const popularity = await choosePopularity(inputs.valid, inputs.clicks, div);
     const popular = (set: SessionSet) => popularityRanker('popularity', inputs.clicks, set.listedAt, popularity.chosen);
-    // The A/B's recall over the same category-constrained index the A/B builds (exact search).
-    const index = ConstrainedIndex.build({ dim: iv.dim, vectors: iv.vectors, itemIds: iv.ids, itemCategories: iv.categories }, { factory: 'Flat' });
-    const serve = (method: string, queriesFor: (req: RankRequest) => WeightedQueries, serving: ServingConfig, recent: Ranker) =>
-      servedRanker(method, index, iv.dim, queriesFor, serving, recent);
+    // The A/B's recall over the same category-constrained index the A/B builds (exact search), in
+    // each method's own item space: a jointly trained user model serves its co-trained vectors, and
+    // its hybrid's last-click neighbours come from them too.
+    const space = (vectors: Float32Array) => ({ vectors, index: ConstrainedIndex.build({ dim: iv.dim, vectors, itemIds: iv.ids, itemCategories: iv.categories }, { factory: 'Flat' }) });
+    const itemUnitSpace = space(iv.vectors);
+    const spaces = new Map<string, ReturnType<typeof space>>();
+    for (const m of userModels) spaces.set(m.method, existsSync(m.vectors) ? space((await readItemVectors(m.vectors)).vectors) : itemUnitSpace);
+    const spaceOf = (method: string) => spaces.get(method) ?? itemUnitSpace;
+    const serve = (method: string, queriesFor: (req: RankRequest) => WeightedQueries, serving: ServingConfig, recent: Ranker, at = itemUnitSpace) =>
+      servedRanker(method, at.index, iv.dim, queriesFor, serving, recent);
     const clusters = (c: HistoryClusterConfig) => (req: RankRequest) => clusterHistory(req.history, iv.vectors, iv.dim, c);
 
     // Validation, first pass: every grid point of the baselines that have settings.
@@ -219,10 +227,11 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     // clustering baseline first picks its settings under the plain serving, then is served the same way.
     const plainServing: ServingConfig = SERVING_GRID[0] as ServingConfig;
     const servingMetrics: NextSessionMetrics[] = [];
-    const tuneServing = async (method: string, queriesFor: (req: RankRequest) => WeightedQueries, name: (s: ServingConfig) => string) => {
+    const recentIn = (at: ReturnType<typeof space>) => lastClicksRanker('recent', at.vectors, iv.dim, itemKnn.chosen.lastClicks);
+    const tuneServing = async (method: string, queriesFor: (req: RankRequest) => WeightedQueries, name: (s: ServingConfig) => string, at = itemUnitSpace) => {
       const pass = async (configs: ServingConfig[]) => {
         // A popularity ranker's window only moves forward: every pass over the sessions gets its own.
-        const { metrics } = await evaluateSessions(inputs.valid, configs.map((c) => serve(name(c), queriesFor, c, knn())), popular(inputs.valid), div);
+        const { metrics } = await evaluateSessions(inputs.valid, configs.map((c) => serve(name(c), queriesFor, c, recentIn(at), at)), popular(inputs.valid), div);
         servingMetrics.push(...metrics);
         return configs.map((config, i) => ({ config, metrics: metrics[i] as NextSessionMetrics }));
       };
@@ -237,7 +246,7 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     const validQueries = await userModelQueries(userModels, inputs.valid);
     const servedAs = (method: string) => (s: ServingConfig) => `${method}[${servingName(s)}]`;
     const serving: Record<string, { chosen: ServingConfig; points: { config: ServingConfig; recall_at_50: number }[]; validRecall: number }> = {};
-    for (const m of userModels) serving[m.method] = await tuneServing(m.method, validQueries.get(m.method) as (req: RankRequest) => WeightedQueries, servedAs(m.method));
+    for (const m of userModels) serving[m.method] = await tuneServing(m.method, validQueries.get(m.method) as (req: RankRequest) => WeightedQueries, servedAs(m.method), spaceOf(m.method));
 
     const clusterName = (c: HistoryClusterConfig) => (s: ServingConfig) => `history_clusters[k=${c.interests},half=${c.halfLife},${servingName(s)}]`;
     const clusterSettings = await evaluateSessions(
@@ -273,7 +282,9 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     const testFallback = popular(inputs.test);
     const testQueries = await userModelQueries(userModels, inputs.test);
     const testRankers = [
-      ...userModels.map((m) => serve(m.method, testQueries.get(m.method) as (req: RankRequest) => WeightedQueries, (serving[m.method] as { chosen: ServingConfig }).chosen, knn())),
+      ...userModels.map((m) =>
+        serve(m.method, testQueries.get(m.method) as (req: RankRequest) => WeightedQueries, (serving[m.method] as { chosen: ServingConfig }).chosen, recentIn(spaceOf(m.method)), spaceOf(m.method)),
+      ),
       serve('history_clusters', clusters(historyClusters.chosen.clusters), historyClusters.chosen.serving, knn()),
       item2vec(),
       itemCfRanker('item_cf', daily, itemCf.chosen),
@@ -289,7 +300,7 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
       test: { ...summarise(inputs.test), methods: orderMethods(testMetrics) },
       tuning: { popularity, itemCf, itemKnn, serving, historyClusters },
       served,
-      saw: nextSessionSaw(itemCf.chosen, itemKnn.chosen.lastClicks, popularity.chosen, serving, historyClusters.chosen),
+      saw: nextSessionSaw(itemCf.chosen, itemKnn.chosen.lastClicks, popularity.chosen, serving, historyClusters.chosen, miReport.itemTower ?? 'frozen'),
     };
   } finally {
     db.close();
@@ -343,6 +354,7 @@ function nextSessionSaw(
   pop: PopularityConfig,
   serving: Record<string, { chosen: ServingConfig }>,
   clusters: { clusters: HistoryClusterConfig; serving: ServingConfig },
+  itemTower: MultiInterestReport['itemTower'],
 ): Record<string, string> {
   const days = (d: number | null) => (d === null ? 'all days' : `${d} day${d === 1 ? '' : 's'}`);
   const served = (s: ServingConfig | undefined) =>
@@ -352,7 +364,7 @@ function nextSessionSaw(
   return {
     every_method:
       'requests: every session of a held-out user in the split\'s period, at its start; history: the user\'s clicks before it; candidates: the lots on sale at the start that the user has not clicked; targets: the session\'s distinct clicked candidates; lists shorter than 50 are topped up by the popularity fallback',
-    multi_interest: `trained on the training users' train-period clicks; input: the last 50 clicks of the history${served(serving.multi_interest?.chosen)}`,
+    multi_interest: `trained on the training users' train-period clicks${itemTower === 'joint' ? ', the item-unit tower fine-tuned with it (candidates scored in its co-trained item vectors)' : ' on the item-unit vectors'}; input: the last 50 clicks of the history${served(serving.multi_interest?.chosen)}`,
     youtube_dnn: `trained like multi_interest with one interest${served(serving.youtube_dnn?.chosen)}`,
     history_clusters: `no training: the last ${clusters.clusters.maxHistory} clicks' item-unit vectors clustered per request into ${clusters.clusters.interests} interests (recency half-life ${clusters.clusters.halfLife} clicks)${served(clusters.serving)}`,
     item2vec: 'id embeddings from the training users\' train-period sessions; query: the mean of the history\'s vectors (lots unseen in training keep untrained vectors)',

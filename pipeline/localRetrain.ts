@@ -86,13 +86,13 @@ export async function localRetrain(o: LocalRetrainOptions): Promise<LocalRetrain
   const kwReport = await timed('keyword', contentKey({ embKey, keyword }), (io) =>
     keywordStage({ featuresDb, tagsDb, itemEmbeddingDir: embDir, itemUnit, keyword }, { ...io, ...progress }),
   );
-  const miReport = await timed('multi_interest', contentKey({ embKey, featKey, mi, baseline: true }), (io) =>
-    multiInterestStage({ featuresDb, itemEmbeddingDir: embDir, multiInterest: mi, singleVectorBaseline: true }, { ...io, ...progress }),
+  const miReport = await timed('multi_interest', contentKey({ embKey, featKey, tagKey, mi, baseline: true }), (io) =>
+    multiInterestStage({ featuresDb, tagsDb, itemUnit, itemEmbeddingDir: embDir, multiInterest: mi, singleVectorBaseline: true }, { ...io, ...progress }),
   );
   const miDir = dirs.multi_interest as string;
   const zero = { ...mi, lambda: 0 };
-  const zeroReport = await timed('multi_interest_lambda0', contentKey({ embKey, featKey, mi: zero, baseline: false }), (io) =>
-    multiInterestStage({ featuresDb, itemEmbeddingDir: embDir, multiInterest: zero, singleVectorBaseline: false }, { ...io, ...progress }),
+  const zeroReport = await timed('multi_interest_lambda0', contentKey({ embKey, featKey, tagKey, mi: zero, baseline: false }), (io) =>
+    multiInterestStage({ featuresDb, tagsDb, itemUnit, itemEmbeddingDir: embDir, multiInterest: zero, singleVectorBaseline: false }, { ...io, ...progress }),
   );
   const evalReport = await timed('evaluation', contentKey({ miDir, zero: dirs.multi_interest_lambda0, goal: o.goalRatio ?? 1.2 }), (io) =>
     evaluationStage(

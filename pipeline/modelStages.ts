@@ -34,6 +34,7 @@ import { writeSessionQueries, type SessionQueries } from '../evaluation/sessionQ
 import type { EpochStats, Progress } from '../models/training';
 import { loadModel, readItemVectors, saveModel, writeInterests, writeItemVectors } from '../models/vectorFiles';
 import { loadPopularity } from './evaluationStage';
+import { CO_TRAINED_ITEM_VECTORS, YOUTUBE_DNN_ITEM_VECTORS } from './servedArm';
 import { assertNativeBackend, tf } from '../platform/tf';
 import { loadLexicon } from '../tagging/lexicon';
 import { Tokenizer } from '../tagging/tokenizer';
@@ -188,6 +189,9 @@ export async function keywordStage(input: KeywordInput, io: StageIo): Promise<Ke
 
 export interface MultiInterestInput {
   featuresDb: string;
+  /** The tags DB and item-unit settings the tower reads its attributes with (joint training). */
+  tagsDb: string;
+  itemUnit: ItemUnitConfig;
   itemEmbeddingDir: string;
   multiInterest: MultiInterestConfig;
   /** Also train the single-vector YouTube-DNN baseline (once per retrain, not per λ). */
@@ -212,6 +216,7 @@ export interface UserModelMetrics {
 export interface MultiInterestReport {
   lambda: number;
   examples: number;
+  itemTower: MultiInterestConfig['itemTower'];
   multiInterest: UserModelMetrics & { training: TrainingSummary };
   youtubeDnn?: UserModelMetrics & { training: TrainingSummary };
 }
@@ -269,6 +274,7 @@ async function scoreUserModel(
 /** Files of a multi-interest stage folder with each user model's queries per next-session case. */
 export const MULTI_INTEREST_SESSION_QUERIES = 'next_session_queries.parquet';
 export const YOUTUBE_DNN_SESSION_QUERIES = 'youtube_dnn_next_session_queries.parquet';
+export { CO_TRAINED_ITEM_VECTORS, YOUTUBE_DNN_ITEM_VECTORS } from './servedArm';
 
 export async function multiInterestStage(input: MultiInterestInput, io: StageIo): Promise<MultiInterestReport> {
   assertNativeBackend();
@@ -286,27 +292,43 @@ export async function multiInterestStage(input: MultiInterestInput, io: StageIo)
   const nsInputs = await readNextSessionInputs(input.featuresDb);
   const sessions: NextSessionContext = { inputs: nsInputs, popularity: (await choosePopularity(nsInputs.valid, nsInputs.clicks, div)).chosen };
 
-  let t0 = Date.now();
-  const mi = await trainUserModel(cfg, iv.vectors, iv.dim, examples, popularity, { checkpointDir: join(io.scratch, 'multi_interest'), ...progress });
-  const miTraining = summary(mi.result, t0);
-  const miMetrics = await scoreUserModel(mi.model, 'multi_interest', iv.vectors, iv.dim, users, sessions, cfg, div, input.featuresDb, {
+  // Joint training starts from the item-unit tower and serves its co-trained vectors (written here,
+  // for the evaluation, the index and the A/B); frozen training reads the item-unit vectors.
+  const features = cfg.itemTower === 'joint' ? await loadItemFeatures(input.featuresDb, input.tagsDb, input.itemUnit.maxTags, input.itemUnit.minSellerItems) : undefined;
+  const trainOne = async (singleVector: boolean, name: string) => {
+    const t0 = Date.now();
+    const tower = features ? { model: await loadModel(join(input.itemEmbeddingDir, 'item_unit')), features, timePeriods: input.itemUnit.timePeriods } : undefined;
+    const r = await trainUserModel(cfg, iv.vectors, iv.dim, examples, popularity, { singleVector, checkpointDir: join(io.scratch, name), ...progress, ...(tower ? { jointTower: tower } : {}) });
+    const vectors = tower ? computeItemVectors(tower.model, tower.features, tower.timePeriods) : iv.vectors;
+    return { ...r, tower: tower?.model, vectors, training: summary(r.result, t0) };
+  };
+
+  const mi = await trainOne(false, 'multi_interest');
+  const miMetrics = await scoreUserModel(mi.model, 'multi_interest', mi.vectors, iv.dim, users, sessions, cfg, div, input.featuresDb, {
     interests: join(io.out, 'test_user_interests.parquet'),
     sessionQueries: join(io.out, MULTI_INTEREST_SESSION_QUERIES),
   });
   await saveModel(mi.model, join(io.out, 'multi_interest'));
+  if (mi.tower) {
+    await writeItemVectors(join(io.out, CO_TRAINED_ITEM_VECTORS), { ids: iv.ids, categories: iv.categories, vectors: mi.vectors, dim: iv.dim });
+    await saveModel(mi.tower, join(io.out, 'item_unit'));
+    mi.tower.dispose();
+  }
   mi.model.dispose();
-  const report: MultiInterestReport = { lambda: cfg.lambda, examples: examples.count, multiInterest: { ...miMetrics, training: miTraining } };
+  const report: MultiInterestReport = { lambda: cfg.lambda, examples: examples.count, itemTower: cfg.itemTower, multiInterest: { ...miMetrics, training: mi.training } };
 
   if (input.singleVectorBaseline) {
-    t0 = Date.now();
-    const yt = await trainUserModel(cfg, iv.vectors, iv.dim, examples, popularity, { singleVector: true, checkpointDir: join(io.scratch, 'youtube_dnn'), ...progress });
-    const ytTraining = summary(yt.result, t0);
-    const ytMetrics = await scoreUserModel(yt.model, 'youtube_dnn', iv.vectors, iv.dim, users, sessions, cfg, div, input.featuresDb, {
+    const yt = await trainOne(true, 'youtube_dnn');
+    const ytMetrics = await scoreUserModel(yt.model, 'youtube_dnn', yt.vectors, iv.dim, users, sessions, cfg, div, input.featuresDb, {
       sessionQueries: join(io.out, YOUTUBE_DNN_SESSION_QUERIES),
     });
     await saveModel(yt.model, join(io.out, 'youtube_dnn'));
+    if (yt.tower) {
+      await writeItemVectors(join(io.out, YOUTUBE_DNN_ITEM_VECTORS), { ids: iv.ids, categories: iv.categories, vectors: yt.vectors, dim: iv.dim });
+      yt.tower.dispose();
+    }
     yt.model.dispose();
-    report.youtubeDnn = { ...ytMetrics, training: ytTraining };
+    report.youtubeDnn = { ...ytMetrics, training: yt.training };
   }
   writeFileSync(join(io.out, 'report.json'), JSON.stringify(report, null, 2));
   return report;

@@ -9,6 +9,10 @@ import type { EvaluationReport } from './evaluationStage';
  * the neighbours of the last clicks. The A/B activity reads it from the evaluation stage's summary,
  * `curio ab --served evaluation.json` from the report.
  */
+/** The item vectors a jointly trained user model co-trained, in its stage folder (absent with a frozen item tower). */
+export const CO_TRAINED_ITEM_VECTORS = 'item_vectors.parquet';
+export const YOUTUBE_DNN_ITEM_VECTORS = 'youtube_dnn_item_vectors.parquet';
+
 export interface ServedArm {
   method: 'multi_interest' | 'history_clusters';
   clusters?: HistoryClusterConfig;

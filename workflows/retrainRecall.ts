@@ -195,7 +195,7 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('keyword', c().keyword) }) };
   });
   const baseline = await stage('multi_interest', async () => {
-    const ref = await training.trainMultiInterest({ features, itemEmbedding, config: c(), lambda: c().multiInterest.lambda, singleVectorBaseline: true });
+    const ref = await training.trainMultiInterest({ features, tags, itemEmbedding, config: c(), lambda: c().multiInterest.lambda, singleVectorBaseline: true });
     return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('multiInterest', c().multiInterest) }) };
   });
   const trials = await stage('lambda_sweep', async () => {
@@ -206,7 +206,7 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
       const p: Promise<void> = executeChild(lambdaTrial, {
         workflowId: `${info.workflowId}-lambda-${lambda}-attempt-${row.attempt}`,
         taskQueue: PIPELINE_TASK_QUEUE,
-        args: [{ features, itemEmbedding, config: c(), lambda, tracking: key(), heartbeatSeconds: hb >= 5 ? hb : 60 }],
+        args: [{ features, tags, itemEmbedding, config: c(), lambda, tracking: key(), heartbeatSeconds: hb >= 5 ? hb : 60 }],
       }).then((r) => {
         results.push(r);
       });
@@ -226,7 +226,7 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: { best_lambda: String(trials.best.summary.lambda) } }) };
   });
   const index = await stage('index', async () => {
-    const ref = await data.buildIndex({ features, itemEmbedding, tags, factory: c().index.factory });
+    const ref = await data.buildIndex({ features, itemEmbedding, tags, factory: c().index.factory, best: trials.best, evaluation });
     return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: { factory: c().index.factory } }) };
   });
   const ab = await stage('ab_test', async () => {
@@ -276,9 +276,9 @@ function flat(prefix: string, value: unknown): Record<string, string> {
 }
 
 /** One trial of the metric-loss sweep: the multi-interest model at one λ, tracked as its own child run. */
-export async function lambdaTrial(input: { features: StageRef; itemEmbedding: StageRef; config: ResolvedConfig; lambda: number; tracking: TrackingHandle; heartbeatSeconds?: number }): Promise<StageRef> {
+export async function lambdaTrial(input: { features: StageRef; tags?: StageRef; itemEmbedding: StageRef; config: ResolvedConfig; lambda: number; tracking: TrackingHandle; heartbeatSeconds?: number }): Promise<StageRef> {
   training = trainingActivities(input.heartbeatSeconds ?? 60);
-  const ref = await training.trainMultiInterest({ features: input.features, itemEmbedding: input.itemEmbedding, config: input.config, lambda: input.lambda, singleVectorBaseline: false });
+  const ref = await training.trainMultiInterest({ features: input.features, ...(input.tags ? { tags: input.tags } : {}), itemEmbedding: input.itemEmbedding, config: input.config, lambda: input.lambda, singleVectorBaseline: false });
   const runId = await tracking.trackStage({
     tracking: input.tracking,
     ref,
