@@ -34,6 +34,9 @@ export function formatAbReport(r: AbReport | ReplayOnlyReport): string {
     `CTR lift B vs A: ${signed(r.zTest.lift)}`,
     `  z-test (impressions independent): 95% CI ${signed(r.zTest.liftCi[0])} .. ${signed(r.zTest.liftCi[1])}, z = ${r.zTest.z.toFixed(2)}, p = ${r.zTest.pValue.toPrecision(3)}`,
     `  bootstrap over users (${r.bootstrap.samples} resamples): 95% CI ${signed(r.bootstrap.ci[0])} .. ${signed(r.bootstrap.ci[1])}`,
+    ...(r.interestCollapse
+      ? [`interest collapse (mean pairwise cosine): arm B ${r.interestCollapse.armB.toFixed(3)} over ${r.interestCollapse.requests} requests; the truth's interests in arm B's item space ${r.interestCollapse.truth.toFixed(3)} (${r.interestCollapse.truthUsers} users)`]
+      : []),
     `(${r.seconds.toFixed(1)} s)`,
   ];
   return lines.join('\n');
@@ -101,6 +104,7 @@ export function abMetrics(r: AbReport | ReplayOnlyReport): Record<string, number
     ctr_lift_z_ci_low: r.zTest.liftCi[0],
     ctr_lift_z_ci_high: r.zTest.liftCi[1],
     ctr_lift_p_value: r.zTest.pValue,
+    ...(r.interestCollapse ? { interest_collapse_arm_b: r.interestCollapse.armB, interest_collapse_truth: r.interestCollapse.truth } : {}),
     ...common,
     ...(r.armA.replay && r.armB.replay ? { replay_recall_item_cf: r.armA.replay.recall, replay_recall_multi_interest: r.armB.replay.recall } : {}),
     ...replayLiftMetrics(r.replayLift),

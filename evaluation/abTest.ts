@@ -13,7 +13,7 @@ import { blendLists, lastDistinct, strongInterests } from './rankers';
 import type { Candidate, Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
 import { countBefore, loadAbData, type AbData, type HeldOutSession, type UserLog } from './abData';
 import { bootstrapLift, pairedBootstrapLift, twoProportionZTest, type ArmCounts, type BootstrapResult, type TwoProportionTest } from './abStats';
-import { latentOf, loadTruth, type Truth, type TruthUser } from './truth';
+import { latentOf, loadTruth, truthInterestCollapse, type Truth, type TruthUser } from './truth';
 
 /**
  * The A/B CTR simulation: arm A (item-CF) against arm B (multi-interest + constrained retrieval) on
@@ -169,6 +169,11 @@ export interface AbReport {
   bootstrap: BootstrapResult;
   /** The offline replay's lift of B over A (logged clicks in feed), when replay is on. */
   replayLift?: BootstrapResult;
+  /**
+   * Mean pairwise cosine of arm B's interests over its requests, beside the same measure of the
+   * truth's interests of arm B's users in arm B's item space (the collapse reference).
+   */
+  interestCollapse: { armB: number; requests: number; truth: number; truthUsers: number };
   seconds: number;
 }
 
@@ -255,10 +260,14 @@ interface Feeder {
   /** Item-CF and popularity as of the last refresh before t (or the test start when frozen). */
   refresh(t: number): Promise<{ cf: ItemCf; popular: PopularItems }>;
   feedFor(which: 'A' | 'B', req: FeedRequest): Feed;
+  /** Mean pairwise cosine of arm B's interests over the requests it answered so far. */
+  collapse(): { mean: number; requests: number };
 }
 
 interface FeedRequest {
   userIdx: number;
+  /** A feed for the offline replay estimate (not shown in the simulation). */
+  replay?: boolean;
   model?: InterestModel;
   t: number;
   liveNow: Int32Array;
@@ -287,6 +296,7 @@ async function openFeeder(conn: DuckDBConnection, data: AbData, armB: ArmBModels
     throw new Error(`arm B has ${armB.itemVectors.vectors.length / armB.itemVectors.dim} item vectors for ${data.catalogue.itemIds.length} catalogue items`);
   }
   const live = new LiveItems(data.catalogue);
+  const collapse = pairwiseCosine();
   const refreshMs = config.refreshHours * 3_600_000;
   let refreshKey = Number.NaN;
   let cf: ItemCf | undefined;
@@ -319,6 +329,7 @@ async function openFeeder(conn: DuckDBConnection, data: AbData, armB: ArmBModels
       ...(armB.maxCategoryShare !== undefined ? { maxCategoryShare: armB.maxCategoryShare } : {}),
     };
     let cand: Candidate[];
+    if (!r.replay) collapse.add(m.interests(request.longTerm, request.shortTerm));
     if ((armB.weighting === 'strength' || (armB.minStrength ?? 0) > 0) && m.weightedInterests) {
       const w = m.weightedInterests(request.longTerm, request.shortTerm);
       const dim = armB.itemVectors.dim;
@@ -342,7 +353,37 @@ async function openFeeder(conn: DuckDBConnection, data: AbData, armB: ArmBModels
     }
     return fillFeed(cand, r.size, r.popular, r.liveNow, excluded);
   };
-  return { data, index, live, refresh, feedFor };
+  return { data, index, live, refresh, feedFor, collapse: () => collapse.value() };
+}
+
+/** Running mean over requests of the mean pairwise cosine of a request's interests (requests with two or more). */
+function pairwiseCosine() {
+  let sum = 0;
+  let requests = 0;
+  return {
+    add(vs: readonly Float32Array[]) {
+      const unit: Float32Array[] = [];
+      for (const v of vs) {
+        const n = Math.hypot(...v);
+        if (n > 0) unit.push(Float32Array.from(v, (x) => x / n));
+      }
+      if (unit.length < 2) return;
+      let s = 0;
+      let pairs = 0;
+      for (let a = 0; a < unit.length; a++)
+        for (let b = a + 1; b < unit.length; b++) {
+          let dot = 0;
+          const x = unit[a] as Float32Array;
+          const y = unit[b] as Float32Array;
+          for (let d = 0; d < x.length; d++) dot += (x[d] as number) * (y[d] as number);
+          s += dot;
+          pairs++;
+        }
+      sum += s / pairs;
+      requests++;
+    },
+    value: () => ({ mean: requests ? sum / requests : 0, requests }),
+  };
 }
 
 /** An in-memory DuckDB with the features and tags attached, and the held-out sessions read from them. */
@@ -367,7 +408,7 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
     const truth = await loadTruth(conn, inputs.datasetDir, data.catalogue.itemIds.length);
     const armB = typeof inputs.armB === 'function' ? inputs.armB(truth) : inputs.armB;
     progress(`${data.sessions.length} held-out sessions, ${data.catalogue.itemIds.length} items; building the constrained index for ${armB.label}`);
-    const { live, refresh, feedFor } = await openFeeder(conn, data, armB, config, progress);
+    const { live, refresh, feedFor, collapse } = await openFeeder(conn, data, armB, config, progress);
 
     const arms = { A: newArm(), B: newArm() };
     const liveEver = new Uint8Array(data.catalogue.itemIds.length);
@@ -394,7 +435,7 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
         if (targets.length > 0) {
           const liveNow = live.at(session.startedAt);
           for (const which of ['A', 'B'] as const) {
-            const feed = feedFor(which, { userIdx: session.userIdx, model, t: session.startedAt, liveNow, history, seen, sessionClicks: [], size: config.pageSize * config.pagesPerSession, cf, popular });
+            const feed = feedFor(which, { userIdx: session.userIdx, model, t: session.startedAt, liveNow, history, seen, sessionClicks: [], size: config.pageSize * config.pagesPerSession, cf, popular, replay: true });
             countReplay(arms[which].replay, session.userIdx, feed, targets);
           }
         }
@@ -436,6 +477,7 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
       if ((ordinal + 1) % 1000 === 0) progress(`simulated ${ordinal + 1}/${data.sessions.length} sessions`);
     }
 
+    const collapseB = collapse();
     let liveItemsSeen = 0;
     for (const x of liveEver) liveItemsSeen += x;
     const usersA = [...arms.A.users.values()];
@@ -454,6 +496,14 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
       zTest: twoProportionZTest(total(usersA), total(usersB)),
       bootstrap: bootstrapLift(usersA, usersB, { samples: config.bootstrapSamples, seed: config.seed }),
       ...liftField(config.replay ? replayLift(arms.A, arms.B, config) : undefined),
+      interestCollapse: {
+        armB: collapseB.mean,
+        requests: collapseB.requests,
+        ...(() => {
+          const t = truthInterestCollapse(truth, armB.itemVectors.vectors, armB.itemVectors.dim, arms.B.users.keys());
+          return { truth: t.collapse, truthUsers: t.users };
+        })(),
+      },
       seconds: (Date.now() - t0) / 1000,
     };
   } finally {
@@ -494,7 +544,7 @@ export async function runReplayOnly(inputs: ReplayInputs, config: AbConfig = DEF
       const model = armB.modelFor(session.userIdx);
       for (const which of ['A', 'B'] as const) {
         const arm = arms[which];
-        const feed = feedFor(which, { userIdx: session.userIdx, model, t: session.startedAt, liveNow, history, seen, sessionClicks: [], size, cf, popular });
+        const feed = feedFor(which, { userIdx: session.userIdx, model, t: session.startedAt, liveNow, history, seen, sessionClicks: [], size, cf, popular, replay: true });
         countReplay(arm.replay, session.userIdx, feed, targets);
         arm.sessions++;
         arm.pages++;
