@@ -13,6 +13,7 @@ import { blendLists, lastDistinct, strongInterests } from './rankers';
 import type { Candidate, Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
 import { countBefore, loadAbData, type AbData, type HeldOutSession, type UserLog } from './abData';
 import { bootstrapLift, pairedBootstrapLift, twoProportionZTest, type ArmCounts, type BootstrapResult, type TwoProportionTest } from './abStats';
+import { meanPairwiseCosine } from './metrics';
 import { latentOf, loadTruth, truthInterestCollapse, type Truth, type TruthUser } from './truth';
 
 /**
@@ -362,24 +363,9 @@ function pairwiseCosine() {
   let requests = 0;
   return {
     add(vs: readonly Float32Array[]) {
-      const unit: Float32Array[] = [];
-      for (const v of vs) {
-        const n = Math.hypot(...v);
-        if (n > 0) unit.push(Float32Array.from(v, (x) => x / n));
-      }
-      if (unit.length < 2) return;
-      let s = 0;
-      let pairs = 0;
-      for (let a = 0; a < unit.length; a++)
-        for (let b = a + 1; b < unit.length; b++) {
-          let dot = 0;
-          const x = unit[a] as Float32Array;
-          const y = unit[b] as Float32Array;
-          for (let d = 0; d < x.length; d++) dot += (x[d] as number) * (y[d] as number);
-          s += dot;
-          pairs++;
-        }
-      sum += s / pairs;
+      const c = meanPairwiseCosine(vs);
+      if (c === null) return;
+      sum += c;
       requests++;
     },
     value: () => ({ mean: requests ? sum / requests : 0, requests }),

@@ -54,6 +54,32 @@ export function intraListDiversity(ranked: ArrayLike<number>, vectors: Float32Ar
   return 1 - sum / pairs;
 }
 
+/**
+ * Mean pairwise cosine of a set of vectors (the interest-collapse measure of one user): 1 = all
+ * parallel; null with fewer than two non-zero vectors.
+ */
+export function meanPairwiseCosine(vectors: readonly Float32Array[]): number | null {
+  const unit: Float32Array[] = [];
+  for (const v of vectors) {
+    const n = Math.hypot(...v);
+    if (n > 0) unit.push(Float32Array.from(v, (x) => x / n));
+  }
+  if (unit.length < 2) return null;
+  let sum = 0;
+  let pairs = 0;
+  for (let a = 0; a < unit.length; a++) {
+    for (let b = a + 1; b < unit.length; b++) {
+      const x = unit[a] as Float32Array;
+      const y = unit[b] as Float32Array;
+      let dot = 0;
+      for (let d = 0; d < x.length; d++) dot += (x[d] as number) * (y[d] as number);
+      sum += dot;
+      pairs++;
+    }
+  }
+  return sum / pairs;
+}
+
 export function mean(xs: number[]): number {
   return xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0;
 }

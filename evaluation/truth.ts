@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Expertise } from '../data/generator/clickModel';
 import { runSqlFile } from '../platform/duckdb';
+import { meanPairwiseCosine } from './metrics';
 
 /**
  * The synthetic marketplace's hidden world (truth/ of a generated dataset), aligned to the feature
@@ -104,18 +105,9 @@ export function truthInterestCollapse(truth: Truth, vectors: Float32Array, dim: 
   let sum = 0;
   let n = 0;
   for (const u of users) {
-    const vs = (truth.users[u]?.interests ?? []).map((t) => topics[t]).filter((v): v is Float32Array => !!v);
-    if (vs.length < 2) continue;
-    let s = 0;
-    let pairs = 0;
-    for (let a = 0; a < vs.length; a++)
-      for (let b = a + 1; b < vs.length; b++) {
-        let dot = 0;
-        for (let d = 0; d < dim; d++) dot += ((vs[a] as Float32Array)[d] as number) * ((vs[b] as Float32Array)[d] as number);
-        s += dot;
-        pairs++;
-      }
-    sum += s / pairs;
+    const c = meanPairwiseCosine((truth.users[u]?.interests ?? []).map((t) => topics[t]).filter((v): v is Float32Array => !!v));
+    if (c === null) continue;
+    sum += c;
     n++;
   }
   return { collapse: n ? sum / n : 0, users: n };
