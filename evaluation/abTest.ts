@@ -8,7 +8,7 @@ import { ConstrainedIndex, type ConstrainedIndexOptions } from '../retrieval/con
 import { ItemCf } from '../retrieval/itemCf';
 import { LiveItems } from '../retrieval/liveItems';
 import { fillFeed, PopularItems } from '../retrieval/popularFallback';
-import { DEFAULT_RECALL, recallForUser, recallFromInterests, type MultiInterestRecallConfig } from '../retrieval/recall';
+import { DEFAULT_RECALL, recallFromInterests, type MultiInterestRecallConfig } from '../retrieval/recall';
 import { blendLists, lastDistinct, strongInterests } from './rankers';
 import type { Candidate, Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
 import { countBefore, loadAbData, type AbData, type HeldOutSession, type UserLog } from './abData';
@@ -329,16 +329,18 @@ async function openFeeder(conn: DuckDBConnection, data: AbData, armB: ArmBModels
       ...(armB.categoriesPerInterest !== undefined ? { categoriesPerInterest: armB.categoriesPerInterest } : {}),
       ...(armB.maxCategoryShare !== undefined ? { maxCategoryShare: armB.maxCategoryShare } : {}),
     };
+    // One call to the model per request: its interests feed both the recall and the collapse measure.
+    const weighted = armB.weighting === 'strength' || (armB.minStrength ?? 0) > 0;
+    const w = weighted && m.weightedInterests ? m.weightedInterests(request.longTerm, request.shortTerm) : { vectors: m.interests(request.longTerm, request.shortTerm), weights: undefined };
+    if (!r.replay) collapse.add(w.vectors);
     let cand: Candidate[];
-    if (!r.replay) collapse.add(m.interests(request.longTerm, request.shortTerm));
-    if ((armB.weighting === 'strength' || (armB.minStrength ?? 0) > 0) && m.weightedInterests) {
-      const w = m.weightedInterests(request.longTerm, request.shortTerm);
+    if (w.weights) {
       const dim = armB.itemVectors.dim;
       const flat = new Float32Array(w.vectors.length * dim);
       w.vectors.forEach((v, j) => flat.set(v, j * dim));
       const picked = strongInterests({ vectors: flat, weights: w.weights }, dim, armB.minStrength ?? 0);
       cand = recallFromInterests(picked.vectors, index, request, recallConfig, armB.weighting === 'strength' ? picked.weights : undefined);
-    } else cand = recallForUser(m, index, request, recallConfig);
+    } else cand = recallFromInterests(w.vectors, index, request, recallConfig);
     if (armB.recent && armB.recent.share > 0) {
       const dim = armB.itemVectors.dim;
       const clicks = lastDistinct([...r.history, ...r.sessionClicks], armB.recent.lastClicks);
