@@ -15,6 +15,7 @@ export function evaluationSummary(r: EvaluationReport): Record<string, number | 
     served_user_model: r.nextSession.served.method,
     served_merge: r.nextSession.served.serving.merge,
     served_recent_share: r.nextSession.served.serving.recentShare,
+    served_popular_share: r.nextSession.served.serving.popularShare,
     served_categories_per_interest: r.nextSession.served.serving.categoriesPerInterest,
     served_max_category_share: r.nextSession.served.serving.maxCategoryShare,
     served_weighting: r.nextSession.served.serving.weighting,

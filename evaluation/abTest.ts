@@ -9,7 +9,7 @@ import { ItemCf } from '../retrieval/itemCf';
 import { LiveItems } from '../retrieval/liveItems';
 import { fillFeed, PopularItems } from '../retrieval/popularFallback';
 import { DEFAULT_RECALL, recallFromInterests, type MultiInterestRecallConfig } from '../retrieval/recall';
-import { blendLists, lastDistinct, strongInterests } from './rankers';
+import { blendLists, lastDistinct, servingShares, strongInterests } from './rankers';
 import type { Candidate, Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
 import { countBefore, loadAbData, type AbData, type HeldOutSession, type UserLog } from './abData';
 import { bootstrapLift, pairedBootstrapLift, twoProportionZTest, type ArmCounts, type BootstrapResult, type TwoProportionTest } from './abStats';
@@ -106,6 +106,8 @@ export interface ArmBModels {
    * interests, interleaved.
    */
   recent?: { share: number; lastClicks: number };
+  /** Of the whole feed: the popular lots (the fallback's own ranking), interleaved on validation's say. */
+  popularShare?: number;
 }
 
 export interface AbInputs {
@@ -341,17 +343,24 @@ async function openFeeder(conn: DuckDBConnection, data: AbData, armB: ArmBModels
       const picked = strongInterests({ vectors: flat, weights: w.weights }, dim, armB.minStrength ?? 0);
       cand = recallFromInterests(picked.vectors, index, request, recallConfig, armB.weighting === 'strength' ? picked.weights : undefined);
     } else cand = recallFromInterests(w.vectors, index, request, recallConfig);
-    if (armB.recent && armB.recent.share > 0) {
+    const recentShare = armB.recent?.share ?? 0;
+    const popularShare = armB.popularShare ?? 0;
+    if (recentShare > 0 || popularShare > 0) {
+      // The offline serving's blend (evaluation/rankers.ts servedRanker): model, last clicks' neighbours, popular lots.
       const dim = armB.itemVectors.dim;
-      const clicks = lastDistinct([...r.history, ...r.sessionClicks], armB.recent.lastClicks);
-      const near = recallFromInterests(
-        clicks.map((i) => armB.itemVectors.vectors.subarray(i * dim, (i + 1) * dim)),
-        index,
-        request,
-        { ...recallConfig, merge: 'score', categoriesPerInterest: 0 },
-      );
-      const byItem = new Map([...near, ...cand].map((c) => [c.itemIdx, c]));
-      const items = blendLists([cand.map((c) => c.itemIdx), near.map((c) => c.itemIdx)], [1 - armB.recent.share, armB.recent.share], r.size);
+      const near: Candidate[] =
+        recentShare > 0 && armB.recent
+          ? recallFromInterests(
+              lastDistinct([...r.history, ...r.sessionClicks], armB.recent.lastClicks).map((i) => armB.itemVectors.vectors.subarray(i * dim, (i + 1) * dim)),
+              index,
+              request,
+              { ...recallConfig, merge: 'score', categoriesPerInterest: 0 },
+            )
+          : [];
+      const popularLots: Candidate[] =
+        popularShare > 0 ? r.popular.top(r.liveNow, r.size, excluded).map((itemIdx) => ({ itemIdx, score: 0, route: 'popular' as const, interest: -1 })) : [];
+      const byItem = new Map([...popularLots, ...near, ...cand].map((c) => [c.itemIdx, c]));
+      const items = blendLists([cand, near, popularLots].map((l) => l.map((c) => c.itemIdx)), servingShares({ recentShare, popularShare }), r.size);
       cand = items.map((i) => byItem.get(i) as Candidate);
     }
     return fillFeed(cand, r.size, r.popular, r.liveNow, excluded);

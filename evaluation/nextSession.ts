@@ -266,11 +266,15 @@ export function pairedSessionLift(set: SessionSet, a: Float64Array, b: Float64Ar
  * Picks the configuration of a baseline on validation sessions: the one with the highest Recall@50
  * (ties: the first listed). Returns every point, so the report shows what was tried.
  */
-export function pickOnValidation<C>(points: { config: C; metrics: NextSessionMetrics }[]): { chosen: C; points: { config: C; recall_at_50: number }[] } {
+export function pickOnValidation<C>(points: { config: C; metrics: NextSessionMetrics }[]): {
+  chosen: C;
+  /** Every point tried, with its list breadth beside its recall: what a different choice would trade. */
+  points: { config: C; recall_at_50: number; category_coverage_at_50: number }[];
+} {
   if (points.length === 0) throw new Error('nothing to choose from');
   let best = points[0] as { config: C; metrics: NextSessionMetrics };
   for (const p of points) if (p.metrics.recall_at_50 > best.metrics.recall_at_50) best = p;
-  return { chosen: best.config, points: points.map((p) => ({ config: p.config, recall_at_50: p.metrics.recall_at_50 })) };
+  return { chosen: best.config, points: points.map((p) => ({ config: p.config, recall_at_50: p.metrics.recall_at_50, category_coverage_at_50: p.metrics.category_coverage_at_50 })) };
 }
 
 /** The popularity windows tried on validation (days before the request's day; null = all). */

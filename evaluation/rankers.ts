@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { ConstrainedIndex } from '../retrieval/constrainedIndex';
+import type { ConstrainedHits, ConstrainedIndex } from '../retrieval/constrainedIndex';
 import { ItemCf } from '../retrieval/itemCf';
-import { recallFromInterests, type MultiInterestRecallConfig } from '../retrieval/recall';
+import { recallFromInterests, type MultiInterestRecallConfig, type RecallIndex } from '../retrieval/recall';
 import { lowerBound } from '../platform/binarySearch';
 
 /**
@@ -382,35 +382,49 @@ export function hybridRanker(method: string, model: Ranker, recent: Ranker, mode
  * How a user model's queries are served, chosen on validation per model, with the A/B's own recall
  * (retrieval/recall.ts over the category-constrained index): the merge ('score': best inner product
  * over every list; 'quota': interests take turns under a per-category cap), how many categories
- * each interest retrieves within (0 = open routes only), and the share of the list given to the
- * neighbours of the last clicks (0 = the model alone).
+ * each interest retrieves within (0 = open routes only), the share of the list given to the
+ * neighbours of the last clicks (0 = the model alone), and the share given to the popular lots.
  */
 export interface ServingConfig {
   merge: 'score' | 'quota';
   categoriesPerInterest: number;
   /** With 'quota': no category fills more than this share of the list while others have candidates. */
   maxCategoryShare: number;
+  /** Of the personal part of the list (all but the popular share): the last clicks' neighbours. */
   recentShare: number;
   /** With 'quota': 'strength' gives each interest turns in proportion to its strength, 'equal' the same number. */
   weighting: 'equal' | 'strength';
   /** Adaptive K: interests weaker than this share of the user's strongest are left out (0 = keep all). */
   minStrength: number;
+  /**
+   * Of the whole list: the popular lots every method falls back on. Item-CF's lists are short for
+   * most users, so its feeds already are part popular (61% of its validation slots on Amazon beauty,
+   * 30% of its A/B pages on small); a model may take that share on purpose, on validation's say.
+   */
+  popularShare: number;
 }
 
 const RECENT_SHARES = [0, 0.25, 0.5, 0.75];
-export const SERVING_GRID: readonly ServingConfig[] = [0, 2].flatMap((categoriesPerInterest) => [
-  // The category cap only acts in the quota merge.
-  ...RECENT_SHARES.map((recentShare) => ({ merge: 'score' as const, categoriesPerInterest, maxCategoryShare: 1, recentShare, weighting: 'equal' as const, minStrength: 0 })),
-  ...[0.5, 1].flatMap((maxCategoryShare) => RECENT_SHARES.map((recentShare) => ({ merge: 'quota' as const, categoriesPerInterest, maxCategoryShare, recentShare, weighting: 'equal' as const, minStrength: 0 }))),
-]);
+/**
+ * First pass of the serving search. The score merge takes no category routes: with a list no longer
+ * than a route, the best scores over all routes are the open route's own top, so its category
+ * routes change nothing (measured identical on every dataset before they were dropped).
+ */
+export const SERVING_GRID: readonly ServingConfig[] = [
+  ...RECENT_SHARES.map((recentShare) => ({ merge: 'score' as const, categoriesPerInterest: 0, maxCategoryShare: 1, recentShare, weighting: 'equal' as const, minStrength: 0, popularShare: 0 })),
+  ...[0, 2].flatMap((categoriesPerInterest) =>
+    [0.5, 1].flatMap((maxCategoryShare) => RECENT_SHARES.map((recentShare) => ({ merge: 'quota' as const, categoriesPerInterest, maxCategoryShare, recentShare, weighting: 'equal' as const, minStrength: 0, popularShare: 0 }))),
+  ),
+];
 
-/** Tried on top of SERVING_GRID's best point: the interests' weighting and the adaptive K. */
-export const STRENGTH_GRID: readonly Pick<ServingConfig, 'weighting' | 'minStrength'>[] = (['equal', 'strength'] as const).flatMap((weighting) =>
-  [0, 0.5, 0.8].map((minStrength) => ({ weighting, minStrength })),
+export const POPULAR_SHARES = [0, 0.25, 0.5];
+/** Second pass, on top of SERVING_GRID's best point: the interests' weighting, the adaptive K and the popular share. */
+export const STRENGTH_GRID: readonly Pick<ServingConfig, 'weighting' | 'minStrength' | 'popularShare'>[] = (['equal', 'strength'] as const).flatMap((weighting) =>
+  [0, 0.5, 0.8].flatMap((minStrength) => POPULAR_SHARES.map((popularShare) => ({ weighting, minStrength, popularShare }))),
 );
 
 export function servingName(s: ServingConfig): string {
-  return `${s.merge},categories=${s.categoriesPerInterest}${s.merge === 'quota' ? `,cap=${s.maxCategoryShare},${s.weighting}` : ''}${s.minStrength > 0 ? `,min_strength=${s.minStrength}` : ''}${s.recentShare > 0 ? `,recent=${s.recentShare}` : ''}`;
+  return `${s.merge},categories=${s.categoriesPerInterest}${s.merge === 'quota' ? `,cap=${s.maxCategoryShare},${s.weighting}` : ''}${s.minStrength > 0 ? `,min_strength=${s.minStrength}` : ''}${s.recentShare > 0 ? `,recent=${s.recentShare}` : ''}${s.popularShare > 0 ? `,popular=${s.popularShare}` : ''}`;
 }
 
 /**
@@ -435,26 +449,118 @@ export function strongInterests(q: WeightedQueries, dim: number, minStrength: nu
 export const SERVING_RECALL: Omit<MultiInterestRecallConfig, 'size' | 'merge' | 'categoriesPerInterest' | 'maxCategoryShare'> = { perRoute: 50, categoryProbe: 50 };
 
 /**
+ * One constrained index shared by the many serving choices tried on the same requests. The serving
+ * grid ranks every validation session some twenty times with the same interests, and almost all of
+ * that time is the same Faiss searches; here each (query, category, k) is searched once per request
+ * (its RankContext, which every ranker of a session shares) and the other choices reuse the hits.
+ * The key includes the size of the candidate subset, which is fixed by the request.
+ */
+export class RequestSearchCache {
+  private readonly byRequest = new WeakMap<object, Map<string, ConstrainedHits>>();
+  searches = 0;
+  reused = 0;
+
+  constructor(readonly index: ConstrainedIndex) {}
+
+  for(request: object): RecallIndex {
+    let hits = this.byRequest.get(request);
+    if (!hits) {
+      hits = new Map();
+      this.byRequest.set(request, hits);
+    }
+    const memo = hits;
+    return {
+      categoryOf: (itemIdx) => this.index.categoryOf(itemIdx),
+      search: (query, k, category, opts) => {
+        const key = `${category ?? ''}\u0000${k}\u0000${opts?.among?.length ?? -1}\u0000${Buffer.from(query.buffer, query.byteOffset, query.byteLength).toString('base64')}`;
+        const known = memo.get(key);
+        if (known) {
+          this.reused++;
+          return known;
+        }
+        this.searches++;
+        const found = this.index.search(query, k, category, opts);
+        memo.set(key, found);
+        return found;
+      },
+    };
+  }
+}
+
+/** A ranker whose lists are computed once per request and n, for rankers shared by many choices (copies: callers extend lists). */
+export function oncePerRequest(ranker: Ranker): Ranker {
+  const lists = new WeakMap<object, Map<number, number[]>>();
+  return {
+    method: ranker.method,
+    ...(ranker.startDay ? { startDay: (day: number) => (ranker.startDay as (d: number) => Promise<void>)(day) } : {}),
+    rank: (req, ctx, n) => {
+      let byN = lists.get(ctx);
+      if (!byN) {
+        byN = new Map();
+        lists.set(ctx, byN);
+      }
+      let list = byN.get(n);
+      if (!list) {
+        list = ranker.rank(req, ctx, n);
+        byN.set(n, list);
+      }
+      return list.slice();
+    },
+  };
+}
+
+/** Queries computed once per request (e.g. a per-request clustering), for many serving choices. */
+export function queriesOncePerRequest(queriesFor: (req: RankRequest) => WeightedQueries): (req: RankRequest) => WeightedQueries {
+  const memo = new WeakMap<RankRequest, WeightedQueries>();
+  return (req) => {
+    let q = memo.get(req);
+    if (!q) {
+      q = queriesFor(req);
+      memo.set(req, q);
+    }
+    return q;
+  };
+}
+
+/**
  * A user model's ranker under a serving choice: its queries through the constrained-index recall
- * the A/B uses, then (hybrid) interleaved with `recent`, the tuned item-kNN.
+ * the A/B uses, then (hybrid) interleaved with `recent`, the tuned item-kNN. Pass a
+ * RequestSearchCache when many choices rank the same requests.
  */
 export function servedRanker(
   method: string,
-  index: ConstrainedIndex,
+  index: ConstrainedIndex | RequestSearchCache,
   dim: number,
   queriesFor: (req: RankRequest) => WeightedQueries,
   serving: ServingConfig,
   recent: Ranker,
+  popular: Ranker,
 ): Ranker {
-  const model: Ranker = {
+  const rankModel = (req: RankRequest, ctx: RankContext, n: number) => {
+    const q = queriesFor(req);
+    const picked = strongInterests(q, dim, serving.minStrength);
+    const config = { ...SERVING_RECALL, size: n, perRoute: Math.max(SERVING_RECALL.perRoute, n), merge: serving.merge, categoriesPerInterest: serving.categoriesPerInterest, maxCategoryShare: serving.maxCategoryShare };
+    const weights = serving.weighting === 'strength' ? picked.weights : undefined;
+    const searchIn = index instanceof RequestSearchCache ? index.for(ctx) : index;
+    return recallFromInterests(picked.vectors, searchIn, { live: ctx.candidates, seen: new Set(req.history) }, config, weights).map((c) => c.itemIdx);
+  };
+  const { recentShare, popularShare } = serving;
+  return {
     method,
+    // The popularity window moves day by day; advancing it again for the same day changes nothing.
+    ...(popularShare > 0 && popular.startDay ? { startDay: (day: number) => (popular.startDay as (d: number) => Promise<void>)(day) } : {}),
     rank: (req, ctx, n) => {
-      const q = queriesFor(req);
-      const picked = strongInterests(q, dim, serving.minStrength);
-      const config = { ...SERVING_RECALL, size: n, perRoute: Math.max(SERVING_RECALL.perRoute, n), merge: serving.merge, categoriesPerInterest: serving.categoriesPerInterest, maxCategoryShare: serving.maxCategoryShare };
-      const weights = serving.weighting === 'strength' ? picked.weights : undefined;
-      return recallFromInterests(picked.vectors, index, { live: ctx.candidates, seen: new Set(req.history) }, config, weights).map((c) => c.itemIdx);
+      if (recentShare === 0 && popularShare === 0) return rankModel(req, ctx, n);
+      return blendLists(
+        [rankModel(req, ctx, n), recentShare > 0 ? recent.rank(req, ctx, n) : [], popularShare > 0 ? popular.rank(req, ctx, n) : []],
+        servingShares(serving),
+        n,
+      );
     },
   };
-  return serving.recentShare > 0 ? hybridRanker(method, model, recent, 1 - serving.recentShare) : model;
+}
+
+/** The shares of the model, the last clicks' neighbours and the popular lots in a served list. */
+export function servingShares(s: Pick<ServingConfig, 'recentShare' | 'popularShare'>): [number, number, number] {
+  return [(1 - s.popularShare) * (1 - s.recentShare), (1 - s.popularShare) * s.recentShare, s.popularShare];
 }

@@ -15,7 +15,10 @@ import {
   itemCfRanker,
   lastClicksRanker,
   meanVectorRanker,
+  oncePerRequest,
   popularityRanker,
+  queriesOncePerRequest,
+  RequestSearchCache,
   servedRanker,
   servingName,
   SERVING_GRID,
@@ -194,13 +197,16 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     // The A/B's recall over the same category-constrained index the A/B builds (exact search), in
     // each method's own item space: a jointly trained user model serves its co-trained vectors, and
     // its hybrid's last-click neighbours come from them too.
-    const space = (vectors: Float32Array) => ({ vectors, index: ConstrainedIndex.build({ dim: iv.dim, vectors, itemIds: iv.ids, itemCategories: iv.categories }, { factory: 'Flat' }) });
+    const space = (vectors: Float32Array) => {
+      const index = ConstrainedIndex.build({ dim: iv.dim, vectors, itemIds: iv.ids, itemCategories: iv.categories }, { factory: 'Flat' });
+      return { vectors, index, searches: new RequestSearchCache(index) };
+    };
     const itemUnitSpace = space(iv.vectors);
     const spaces = new Map<string, ReturnType<typeof space>>();
     for (const m of userModels) spaces.set(m.method, existsSync(m.vectors) ? space((await readItemVectors(m.vectors)).vectors) : itemUnitSpace);
     const spaceOf = (method: string) => spaces.get(method) ?? itemUnitSpace;
-    const serve = (method: string, queriesFor: (req: RankRequest) => WeightedQueries, serving: ServingConfig, recent: Ranker, at = itemUnitSpace) =>
-      servedRanker(method, at.index, iv.dim, queriesFor, serving, recent);
+    const serve = (method: string, queriesFor: (req: RankRequest) => WeightedQueries, serving: ServingConfig, recent: Ranker, popularLots: Ranker, at = itemUnitSpace) =>
+      servedRanker(method, at.index, iv.dim, queriesFor, serving, recent, popularLots);
     const clusters = (c: HistoryClusterConfig) => (req: RankRequest) => clusterHistory(req.history, iv.vectors, iv.dim, c);
 
     // Validation, first pass: every grid point of the baselines that have settings.
@@ -231,7 +237,13 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     const tuneServing = async (method: string, queriesFor: (req: RankRequest) => WeightedQueries, name: (s: ServingConfig) => string, at = itemUnitSpace) => {
       const pass = async (configs: ServingConfig[]) => {
         // A popularity ranker's window only moves forward: every pass over the sessions gets its own.
-        const { metrics } = await evaluateSessions(inputs.valid, configs.map((c) => serve(name(c), queriesFor, c, recentIn(at), at)), popular(inputs.valid), div);
+        // Every choice of a pass ranks the same requests with the same interests: searches, the
+        // last clicks' neighbours and per-request clusterings are computed once per request.
+        const recent = oncePerRequest(recentIn(at));
+        const once = queriesOncePerRequest(queriesFor);
+        const fallback = popular(inputs.valid);
+        const popularLots = oncePerRequest(fallback);
+        const { metrics } = await evaluateSessions(inputs.valid, configs.map((c) => servedRanker(name(c), at.searches, iv.dim, once, c, recent, popularLots)), fallback, div);
         servingMetrics.push(...metrics);
         return configs.map((config, i) => ({ config, metrics: metrics[i] as NextSessionMetrics }));
       };
@@ -249,10 +261,11 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     for (const m of userModels) serving[m.method] = await tuneServing(m.method, validQueries.get(m.method) as (req: RankRequest) => WeightedQueries, servedAs(m.method), spaceOf(m.method));
 
     const clusterName = (c: HistoryClusterConfig) => (s: ServingConfig) => `history_clusters[k=${c.interests},half=${c.halfLife},${servingName(s)}]`;
+    const clusterFallback = popular(inputs.valid);
     const clusterSettings = await evaluateSessions(
       inputs.valid,
-      HISTORY_CLUSTER_GRID.map((c) => serve(clusterName(c)(plainServing), clusters(c), plainServing, knn())),
-      popular(inputs.valid),
+      HISTORY_CLUSTER_GRID.map((c) => serve(clusterName(c)(plainServing), clusters(c), plainServing, knn(), clusterFallback)),
+      clusterFallback,
       div,
     );
     const clusterPick = pickOnValidation(HISTORY_CLUSTER_GRID.map((config, i) => ({ config, metrics: clusterSettings.metrics[i] as NextSessionMetrics })));
@@ -283,9 +296,9 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     const testQueries = await userModelQueries(userModels, inputs.test);
     const testRankers = [
       ...userModels.map((m) =>
-        serve(m.method, testQueries.get(m.method) as (req: RankRequest) => WeightedQueries, (serving[m.method] as { chosen: ServingConfig }).chosen, recentIn(spaceOf(m.method)), spaceOf(m.method)),
+        serve(m.method, testQueries.get(m.method) as (req: RankRequest) => WeightedQueries, (serving[m.method] as { chosen: ServingConfig }).chosen, recentIn(spaceOf(m.method)), testFallback, spaceOf(m.method)),
       ),
-      serve('history_clusters', clusters(historyClusters.chosen.clusters), historyClusters.chosen.serving, knn()),
+      serve('history_clusters', clusters(historyClusters.chosen.clusters), historyClusters.chosen.serving, knn(), testFallback),
       item2vec(),
       itemCfRanker('item_cf', daily, itemCf.chosen),
       knn(),
@@ -360,7 +373,7 @@ function nextSessionSaw(
   const served = (s: ServingConfig | undefined) =>
     !s
       ? ''
-      : `; served through the A/B's recall: ${s.categoriesPerInterest > 0 ? `${s.categoriesPerInterest} category-constrained routes per interest plus an open one` : 'open routes only'}, merged by ${s.merge === 'quota' ? `quota (interests take turns${s.maxCategoryShare < 1 ? `, a category at most ${100 * s.maxCategoryShare}% of the list` : ''})` : 'best score (ComiRec merge)'}${s.recentShare > 0 ? `, ${100 * s.recentShare}% of the list from the neighbours of the last clicks (item-kNN)` : ''} (chosen on validation)`;
+      : `; served through the A/B's recall: ${s.categoriesPerInterest > 0 ? `${s.categoriesPerInterest} category-constrained routes per interest plus an open one` : 'open routes only'}, merged by ${s.merge === 'quota' ? `quota (interests take turns${s.maxCategoryShare < 1 ? `, a category at most ${100 * s.maxCategoryShare}% of the list` : ''})` : 'best score (ComiRec merge)'}${s.recentShare > 0 ? `, ${100 * s.recentShare}% of the personal part of the list from the neighbours of the last clicks (item-kNN)` : ''}${(s.popularShare ?? 0) > 0 ? `, ${100 * s.popularShare}% of the list from the popular lots` : ''} (chosen on validation)`;
   return {
     every_method:
       'requests: every session of a held-out user in the split\'s period, at its start; history: the user\'s clicks before it; candidates: the lots on sale at the start that the user has not clicked; targets: the session\'s distinct clicked candidates; lists shorter than 50 are topped up by the popularity fallback',

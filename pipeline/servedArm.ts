@@ -22,6 +22,7 @@ export interface ServedArm {
   weighting?: 'equal' | 'strength';
   minStrength?: number;
   recent?: { share: number; lastClicks: number };
+  popularShare?: number;
 }
 
 /** From the evaluation stage's summary (absent: the learned model with the recall config's merge). */
@@ -38,6 +39,7 @@ export function servedArmFromSummary(s: Record<string, number | string> | undefi
     ...(s.served_weighting !== undefined ? { weighting: s.served_weighting === 'strength' ? 'strength' : 'equal' } : {}),
     ...(s.served_min_strength !== undefined ? { minStrength: Number(s.served_min_strength) } : {}),
     ...(share > 0 ? { recent: { share, lastClicks: Number(s.item_knn_last_clicks) } } : {}),
+    ...(Number(s.served_popular_share ?? 0) > 0 ? { popularShare: Number(s.served_popular_share) } : {}),
   };
 }
 
@@ -52,6 +54,8 @@ export function servedArmFromReport(r: EvaluationReport): ServedArm {
     weighting: served.serving.weighting,
     minStrength: served.serving.minStrength,
     ...(served.serving.recentShare > 0 ? { recent: { share: served.serving.recentShare, lastClicks: r.nextSession.tuning.itemKnn.chosen.lastClicks } } : {}),
+    // Reports written before the popular share existed served none.
+    ...((served.serving.popularShare ?? 0) > 0 ? { popularShare: served.serving.popularShare } : {}),
   };
 }
 
@@ -64,7 +68,8 @@ export async function openServedArm(
   const pieces = { itemVectors: { dim: iv.dim, vectors: iv.vectors }, itemIds: iv.ids, ...(served.merge ? { merge: served.merge } : {}), ...(served.categoriesPerInterest !== undefined ? { categoriesPerInterest: served.categoriesPerInterest } : {}),
     ...(served.maxCategoryShare !== undefined ? { maxCategoryShare: served.maxCategoryShare } : {}),
     ...(served.weighting ? { weighting: served.weighting } : {}),
-    ...(served.minStrength !== undefined ? { minStrength: served.minStrength } : {}), ...(served.recent ? { recent: served.recent } : {}) };
+    ...(served.minStrength !== undefined ? { minStrength: served.minStrength } : {}), ...(served.recent ? { recent: served.recent } : {}),
+    ...(served.popularShare !== undefined ? { popularShare: served.popularShare } : {}) };
   if (served.method === 'history_clusters') {
     const model = historyClusterModel(iv.vectors, iv.dim, served.clusters ?? DEFAULT_HISTORY_CLUSTERS);
     return { label: 'history-clusters', ...pieces, modelFor: () => model, dispose: () => {} };

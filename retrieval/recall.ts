@@ -1,4 +1,7 @@
 import type { ConstrainedHits, ConstrainedIndex } from './constrainedIndex';
+
+/** What the multi-interest recall needs of an index: the constrained search and each item's category. */
+export type RecallIndex = Pick<ConstrainedIndex, 'search' | 'categoryOf'>;
 import type { Candidate, InterestModel } from './types';
 
 /**
@@ -50,7 +53,7 @@ export interface HistoryRequest extends RecallRequest {
 /** user history → K interest vectors → recall. */
 export function recallForUser(
   model: InterestModel,
-  index: ConstrainedIndex,
+  index: RecallIndex,
   request: HistoryRequest,
   config: MultiInterestRecallConfig = DEFAULT_RECALL,
 ): Candidate[] {
@@ -69,7 +72,7 @@ interface InterestRoutes {
 
 export function recallFromInterests(
   interestsIn: readonly Float32Array[],
-  index: ConstrainedIndex,
+  index: RecallIndex,
   request: RecallRequest,
   config: MultiInterestRecallConfig = DEFAULT_RECALL,
   /** Each interest's importance (e.g. its strength) for the quota merge; absent = equal turns. */
@@ -145,7 +148,7 @@ function mergeByScore(perInterest: InterestRoutes[], size: number): Candidate[] 
  * query, and 5 ms when another process kept a core busy (single queries stayed at ~0.1 ms).
  */
 function searchEach(
-  index: ConstrainedIndex,
+  index: RecallIndex,
   queries: readonly Float32Array[],
   k: number,
   categories: readonly (string | null)[],
@@ -158,7 +161,7 @@ function searchEach(
  * The interest's categories: those holding the largest share of its probe hits' score mass
  * (Σ max(0, inner product)), ties broken by the better best rank.
  */
-function topCategories(probe: readonly Candidate[], index: ConstrainedIndex, n: number): string[] {
+function topCategories(probe: readonly Candidate[], index: RecallIndex, n: number): string[] {
   const mass = new Map<string, { mass: number; firstRank: number }>();
   probe.forEach((c, rank) => {
     const cat = index.categoryOf(c.itemIdx);
@@ -180,7 +183,7 @@ function topCategories(probe: readonly Candidate[], index: ConstrainedIndex, n: 
  * exhausted under that cap does a second round fill the rest without it (a full feed from the
  * user's interests beats one padded with popular items).
  */
-function mergeWithQuotas(perInterest: InterestRoutes[], index: ConstrainedIndex, config: MultiInterestRecallConfig): Candidate[] {
+function mergeWithQuotas(perInterest: InterestRoutes[], index: RecallIndex, config: MultiInterestRecallConfig): Candidate[] {
   const feed: Candidate[] = [];
   const taken = new Set<number>();
   const perCategory = new Map<string, number>();

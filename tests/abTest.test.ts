@@ -72,6 +72,17 @@ describe('A/B CTR simulation (tiny, oracle)', () => {
     expect(strip(again)).toEqual(strip(report));
   });
 
+  it('gives the popular lots the share of arm B\'s feed that validation chose, on top of the fallback', async () => {
+    const blended = await runAbTest({ ...inputs, armB: (truth) => ({ ...truthOracle(truth), popularShare: 0.5 }) }, { ...config, replay: false });
+    const fallbackShare = blended.armB.fallbackSlots / blended.armB.impressions;
+    // Half of every page is popular on purpose (interleaved, model first; a popular lot the model
+    // also found counts as the model's), and the fallback tops short pages up as before.
+    expect(blended.armB.routeShare.popular).toBeGreaterThan(0.4);
+    expect(blended.armB.routeShare.popular).toBeLessThanOrEqual(0.5 + fallbackShare + 1e-9);
+    expect(report.armB.routeShare.popular ?? 0).toBeLessThan(0.5);
+    expect(blended.armA).toEqual({ ...report.armA, replay: blended.armA.replay });
+  });
+
   it('builds the item index artifact from the feature and tags DBs: every item, in item_idx order, with its tagged category', async () => {
     const vectors = new Float32Array(2000 * 8);
     randomQueries(2000, 8, 1).forEach((v, i) => vectors.set(v, i * 8));

@@ -129,10 +129,10 @@ describe('models on a synthetic marketplace (tiny)', () => {
     // The A/B reads the served choice back from the stage summary exactly as the report states it.
     expect(servedArmFromSummary(evaluationSummary(run.evaluation))).toEqual(servedArmFromReport(run.evaluation));
     const clusters = { ...DEFAULT_HISTORY_CLUSTERS, interests: 3, halfLife: 20 };
-    const servedClusters = { ...ns.served, method: 'history_clusters' as const, clusters, serving: { ...ns.served.serving, weighting: 'strength' as const, minStrength: 0.5, recentShare: 0.25 } };
+    const servedClusters = { ...ns.served, method: 'history_clusters' as const, clusters, serving: { ...ns.served.serving, weighting: 'strength' as const, minStrength: 0.5, recentShare: 0.25, popularShare: 0.25 } };
     const asClusters = { ...run.evaluation, nextSession: { ...ns, served: servedClusters } };
     expect(servedArmFromSummary(evaluationSummary(asClusters))).toEqual(servedArmFromReport(asClusters));
-    expect(servedArmFromReport(asClusters)).toMatchObject({ method: 'history_clusters', clusters, weighting: 'strength', minStrength: 0.5, recent: { share: 0.25 } });
+    expect(servedArmFromReport(asClusters)).toMatchObject({ method: 'history_clusters', clusters, weighting: 'strength', minStrength: 0.5, recent: { share: 0.25 }, popularShare: 0.25 });
     const sc = run.multiInterest.multiInterest.sessionStartCollapse;
     expect(sc.afterGate).toBeGreaterThan(-1);
     expect(sc.afterGate).toBeLessThanOrEqual(1);

@@ -1,7 +1,23 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { blendLists, greedyDiverse, mergeQueries, strongInterests } from '../evaluation/rankers';
+import {
+  blendLists,
+  greedyDiverse,
+  lastClicksRanker,
+  mergeQueries,
+  oncePerRequest,
+  RequestSearchCache,
+  servedRanker,
+  servingShares,
+  SERVING_GRID,
+  strongInterests,
+  type Ranker,
+  type RankRequest,
+  type ServingConfig,
+  type WeightedQueries,
+} from '../evaluation/rankers';
+import { ConstrainedIndex } from '../retrieval/constrainedIndex';
 import { truthInterestCollapse, type Truth } from '../evaluation/truth';
 import { ConfigError, DEFAULT_ITEM_UNIT, DEFAULT_MULTI_INTEREST, validateMultiInterest, type MultiInterestConfig } from '../models/config';
 import type { ItemFeatures } from '../models/itemFeatures';
@@ -310,5 +326,47 @@ describe('merges', () => {
     const cat = (i: number) => (i === 3 ? 'b' : 'a');
     expect(greedyDiverse(pool, cat, 0, 3)).toEqual([1, 2, 3]);
     expect(greedyDiverse(pool, cat, 0.1, 3)).toEqual([1, 3, 2]);
+  });
+});
+
+describe('the serving grid shares its searches', () => {
+  it('ranks every choice as it would alone, searching each query once per request', () => {
+    const vectors = groupedVectors();
+    const categories = Array.from({ length: 40 }, (_, i) => `c${Math.floor(i / 10)}-${i % 2}`);
+    const index = ConstrainedIndex.build({ dim: DIM, vectors, itemIds: categories.map((_, i) => `i${i}`), itemCategories: categories }, { factory: 'Flat' });
+    const shared = new RequestSearchCache(index);
+    const queriesFor = (req: RankRequest): WeightedQueries => {
+      const q = new Float32Array(2 * DIM);
+      q.set(vectors.subarray(req.caseNo * DIM, (req.caseNo + 1) * DIM), 0);
+      q.set(vectors.subarray((39 - req.caseNo) * DIM, (40 - req.caseNo) * DIM), DIM);
+      return { vectors: q, weights: [1, 0.4] };
+    };
+    const recent = lastClicksRanker('recent', vectors, DIM, 2);
+    let recentCalls = 0;
+    const countedRecent = oncePerRequest({ method: 'recent', rank: (req, ctx, n) => (recentCalls++, recent.rank(req, ctx, n)) });
+    const popular: Ranker = { method: 'popular', rank: (_req, ctx, n) => Array.from(ctx.candidates).reverse().slice(0, n) };
+    const grid = [...SERVING_GRID.slice(0, 12), { ...(SERVING_GRID[5] as ServingConfig), popularShare: 0.25 }];
+    for (let caseNo = 0; caseNo < 3; caseNo++) {
+      const req: RankRequest = { userIdx: caseNo, startedAt: 0, day: 0, history: Int32Array.from([caseNo, caseNo + 10]), caseNo };
+      const candidates = Int32Array.from({ length: 40 }, (_, i) => i).filter((i) => !req.history.includes(i));
+      const isCandidate = new Uint8Array(40);
+      for (const i of candidates) isCandidate[i] = 1;
+      const ctx = { candidates, isCandidate };
+      for (const serving of grid) {
+        const alone = servedRanker('alone', index, DIM, queriesFor, serving, recent, popular).rank(req, ctx, 12);
+        const withShared = servedRanker('shared', shared, DIM, queriesFor, serving, countedRecent, popular).rank(req, ctx, 12);
+        expect(withShared).toEqual(alone);
+        if (serving.popularShare > 0) {
+          const popularTop = popular.rank(req, ctx, 12);
+          expect(alone.filter((i) => popularTop.slice(0, 3).includes(i))).toHaveLength(3);
+        }
+        withShared.push(-1); // callers extend lists: a shared list must not change
+      }
+    }
+    expect(recentCalls).toBe(3);
+    expect(servingShares({ recentShare: 0.5, popularShare: 0.25 })).toEqual([0.375, 0.375, 0.25]);
+    // Two open searches and (for categories = 2) up to four category searches per request, once each.
+    expect(shared.searches).toBeLessThanOrEqual(3 * 6);
+    expect(shared.reused).toBeGreaterThan(shared.searches * 4);
   });
 });
