@@ -73,6 +73,8 @@ export const USER_MODEL_VARIANTS: Record<string, Partial<MultiInterestConfig>> =
   dr_lambda0: { ...DR, lambda: 0 },
   dr_hinge: { ...DR, metricLoss: 'hinge', lambda: 1 },
   dr_iter1: { ...DR, routingIterations: 1 },
+  default_per_interest_maps: { routingMaps: 'per_interest' },
+  default_per_interest_maps_lambda0: { routingMaps: 'per_interest', lambda: 0 },
   default_batch1024: { batchSize: 1024 },
   default_lambda0: { lambda: 0 },
   default_hinge: { metricLoss: 'hinge', lambda: 1 },

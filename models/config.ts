@@ -102,6 +102,13 @@ export interface MultiInterestConfig {
   attentionHidden: number;
   /** Routing iterations of 'dynamic_routing' (ComiRec-DR: 3). */
   routingIterations: number;
+  /**
+   * The capsules' maps from item to interest space: 'shared' (MIND: one S), or 'per_interest' (one
+   * S_k per capsule, ComiRec's bilinear_type 1): with one shared map and routing logits that start
+   * from a fixed positional draw, every capsule is a differently weighted mean of the same mapped
+   * history, which is one source of the interests' collapse.
+   */
+  routingMaps: 'shared' | 'per_interest';
   maxLong: number;
   maxShort: number;
   /**
@@ -211,6 +218,7 @@ export const DEFAULT_MULTI_INTEREST: MultiInterestConfig = {
   extraction: 'dynamic_routing',
   attentionHidden: 64,
   routingIterations: 3,
+  routingMaps: 'shared',
   maxLong: 50,
   maxShort: 10,
   fusion: 'interest_attention',
@@ -308,6 +316,7 @@ export function validateMultiInterest(c: MultiInterestConfig): void {
     ['itemTower', c.itemTower === 'joint' || c.itemTower === 'frozen', `must be 'joint' or 'frozen', got ${String(c.itemTower)}`],
     ['extraction', c.extraction === 'self_attentive' || c.extraction === 'dynamic_routing', `must be 'self_attentive' or 'dynamic_routing', got ${String(c.extraction)}`],
     ['routingIterations', posInt(c.routingIterations), `must be a positive integer, got ${c.routingIterations}`],
+    ['routingMaps', c.routingMaps === 'shared' || c.routingMaps === 'per_interest', `must be 'shared' or 'per_interest', got ${String(c.routingMaps)}`],
     ['fusion', FUSIONS.includes(c.fusion), `must be one of ${FUSIONS.join(', ')}, got ${String(c.fusion)}`],
     ['sessionFallbackClicks', posInt(c.sessionFallbackClicks) && c.sessionFallbackClicks <= c.maxLong, `must be an integer in [1, maxLong], got ${c.sessionFallbackClicks}`],
     ['selection', c.selection === 'hard' || c.selection === 'soft', `must be 'hard' or 'soft', got ${String(c.selection)}`],

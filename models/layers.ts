@@ -239,21 +239,28 @@ export class DynamicRouting extends tf.layers.Layer {
   private readonly interests: number;
   private readonly iterations: number;
   private readonly seed: number;
+  private readonly maps: 'shared' | 'per_interest';
   private bilinear!: tf.LayerVariable;
   private routingInit!: tf.LayerVariable;
 
-  constructor(args: LayerArgs & { interests: number; iterations: number; seed: number }) {
+  constructor(args: LayerArgs & { interests: number; iterations: number; seed: number; maps?: 'shared' | 'per_interest' }) {
     super(args);
     this.interests = args.interests;
     this.iterations = args.iterations;
     this.seed = args.seed;
+    // tfjs's deserialiser camel-cases string values from a saved config ('per_interest' → 'perInterest').
+    const maps = String(args.maps ?? 'shared').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    if (maps !== 'shared' && maps !== 'per_interest') throw new Error(`routing maps must be 'shared' or 'per_interest', got ${String(args.maps)}`);
+    this.maps = maps;
   }
 
   override build(shape: tf.Shape | tf.Shape[]): void {
     const s = (shape as tf.Shape[])[0] as tf.Shape;
     const len = s[1] as number;
     const d = s[2] as number;
-    this.bilinear = this.addWeight('bilinear', [d, d], 'float32', tf.initializers.glorotUniform({ seed: this.seed }));
+    // 'shared': MIND's one map S for every capsule. 'per_interest': one map per capsule (ComiRec's
+    // bilinear_type 1), kept as a (d, K·d) kernel so all capsules map the history in one matmul.
+    this.bilinear = this.addWeight('bilinear', this.maps === 'shared' ? [d, d] : [d, this.interests * d], 'float32', tf.initializers.glorotUniform({ seed: this.seed }));
     this.routingInit = this.addWeight('routing_init', [this.interests, len], 'float32', tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: this.seed + 1 }), undefined, false);
     this.built = true;
   }
@@ -267,6 +274,7 @@ export class DynamicRouting extends tf.layers.Layer {
     return tf.tidy(() => {
       const [h, mask] = inputs as [tf.Tensor3D, tf.Tensor2D];
       const [b, l, d] = h.shape;
+      if (this.maps === 'per_interest') return this.routePerInterest(h, mask, b, l, d);
       const uHat = tf.reshape(tf.matMul(tf.reshape(h, [b * l, d]), this.bilinear.read() as tf.Tensor2D), [b, l, d]);
       let logits: tf.Tensor = tf.tile(tf.expandDims(this.routingInit.read(), 0), [b, 1, 1]); // (B, K, L)
       let v: tf.Tensor = tf.zeros([b, this.interests, d]);
@@ -284,8 +292,26 @@ export class DynamicRouting extends tf.layers.Layer {
     });
   }
 
+  /** The same routing with capsule k reading the history through its own map: û_kj = S_k h_j. */
+  private routePerInterest(h: tf.Tensor3D, mask: tf.Tensor2D, b: number, l: number, d: number): tf.Tensor {
+    const k = this.interests;
+    const uHat = tf.transpose(tf.reshape(tf.matMul(tf.reshape(h, [b * l, d]), this.bilinear.read() as tf.Tensor2D), [b, l, k, d]), [0, 2, 1, 3]); // (B, K, L, d)
+    let logits: tf.Tensor = tf.tile(tf.expandDims(this.routingInit.read(), 0), [b, 1, 1]); // (B, K, L)
+    let v: tf.Tensor = tf.zeros([b, k, d]);
+    for (let it = 0; it < this.iterations; it++) {
+      const w = tf.mul(tf.transpose(tf.softmax(tf.transpose(logits, [0, 2, 1])), [0, 2, 1]), tf.expandDims(mask, 1)); // softmax over capsules per item
+      const last = it === this.iterations - 1;
+      const u = last ? uHat : stopGradient(uHat);
+      const z = tf.sum(tf.mul(tf.expandDims(w, -1), u), 2); // (B, K, d)
+      const sq = tf.sum(tf.square(z), -1, true);
+      v = tf.mul(tf.div(sq, tf.add(sq, 1)), tf.div(z, tf.sqrt(tf.add(sq, 1e-9))));
+      if (!last) logits = tf.add(logits, tf.sum(tf.mul(tf.expandDims(v, 2), u), -1));
+    }
+    return v;
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), interests: this.interests, iterations: this.iterations, seed: this.seed };
+    return { ...super.getConfig(), interests: this.interests, iterations: this.iterations, seed: this.seed, maps: this.maps };
   }
 }
 

@@ -24,7 +24,7 @@ export function buildMultiInterestModel(cfg: MultiInterestConfig, dim: number): 
   const shortMask = tf.input({ shape: [cfg.maxShort], name: 'short_mask' });
   const extractor =
     cfg.extraction === 'dynamic_routing'
-      ? new DynamicRouting({ name: 'long_term_interests', interests: cfg.interests, iterations: cfg.routingIterations, seed: cfg.seed })
+      ? new DynamicRouting({ name: 'long_term_interests', interests: cfg.interests, iterations: cfg.routingIterations, seed: cfg.seed, maps: cfg.routingMaps })
       : new SelfAttentivePooling({ name: 'long_term_interests', interests: cfg.interests, hidden: cfg.attentionHidden, seed: cfg.seed });
   const longInterests = extractor.apply([longVecs, longMask]) as tf.SymbolicTensor;
   let fused: tf.SymbolicTensor;

@@ -82,6 +82,7 @@ const variants: [string, Partial<MultiInterestConfig>, number][] = [
   ['self-attentive + session channel', { fusion: 'session_channel' }, 4],
   ['self-attentive alone', { fusion: 'none' }, 3],
   ['dynamic routing + interest attention', { extraction: 'dynamic_routing', fusion: 'interest_attention' }, 3],
+  ['dynamic routing, a map per capsule', { extraction: 'dynamic_routing', routingMaps: 'per_interest', fusion: 'interest_attention' }, 3],
 ];
 
 describe('multi-interest layers', () => {
