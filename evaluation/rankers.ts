@@ -423,6 +423,20 @@ export const STRENGTH_GRID: readonly Pick<ServingConfig, 'weighting' | 'minStren
   [0, 0.5, 0.8].flatMap((minStrength) => POPULAR_SHARES.map((popularShare) => ({ weighting, minStrength, popularShare }))),
 );
 
+/**
+ * The second pass's choices around the first pass's best, each once: the score merge ignores the
+ * weighting, so two grid points can be one choice (and would report one method twice).
+ */
+export function secondServingPass(best: ServingConfig): ServingConfig[] {
+  const tried = new Set([servingName(best)]);
+  return STRENGTH_GRID.map((w) => ({ ...best, ...w })).filter((c) => {
+    const name = servingName(c);
+    if (tried.has(name)) return false;
+    tried.add(name);
+    return true;
+  });
+}
+
 export function servingName(s: ServingConfig): string {
   return `${s.merge},categories=${s.categoriesPerInterest}${s.merge === 'quota' ? `,cap=${s.maxCategoryShare},${s.weighting}` : ''}${s.minStrength > 0 ? `,min_strength=${s.minStrength}` : ''}${s.recentShare > 0 ? `,recent=${s.recentShare}` : ''}${s.popularShare > 0 ? `,popular=${s.popularShare}` : ''}`;
 }

@@ -28,7 +28,7 @@ import {
   type RankRequest,
   type ServingConfig,
   type WeightedQueries,
-  STRENGTH_GRID,
+  secondServingPass,
 } from '../evaluation/rankers';
 import type { BootstrapResult } from '../evaluation/abStats';
 import { readSessionQueries } from '../evaluation/sessionQueries';
@@ -229,7 +229,7 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
 
     // Validation, second pass: how each user model is served — the merge, category routes and cap,
     // and the share of the last clicks' neighbours (needs the tuned item-kNN) over SERVING_GRID, then
-    // for the best of those the interests' weighting and the adaptive K (STRENGTH_GRID). The
+    // for the best of those the interests' weighting, the adaptive K and the popular share (STRENGTH_GRID). The
     // clustering baseline first picks its settings under the plain serving, then is served the same way.
     const plainServing: ServingConfig = SERVING_GRID[0] as ServingConfig;
     const servingMetrics: NextSessionMetrics[] = [];
@@ -249,7 +249,7 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
       };
       const first = await pass([...SERVING_GRID]);
       const best = pickOnValidation(first).chosen;
-      const second = await pass(STRENGTH_GRID.map((w) => ({ ...best, ...w })).filter((c) => servingName(c) !== servingName(best)));
+      const second = await pass(secondServingPass(best));
       const all = [...first, ...second];
       const picked = pickOnValidation(all);
       log(`next-session validation: ${method} served as ${servingName(picked.chosen)} (${all.length} choices tried)`);

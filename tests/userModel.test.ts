@@ -8,7 +8,9 @@ import {
   mergeQueries,
   oncePerRequest,
   RequestSearchCache,
+  secondServingPass,
   servedRanker,
+  servingName,
   servingShares,
   SERVING_GRID,
   strongInterests,
@@ -366,6 +368,13 @@ describe('the serving grid shares its searches', () => {
     }
     expect(recentCalls).toBe(3);
     expect(servingShares({ recentShare: 0.5, popularShare: 0.25 })).toEqual([0.375, 0.375, 0.25]);
+    // The second pass never repeats a choice, nor the first pass's best (by name, as reported).
+    for (const best of SERVING_GRID) {
+      const names = [best, ...secondServingPass(best)].map(servingName);
+      expect(new Set(names).size).toBe(names.length);
+    }
+    expect(secondServingPass(SERVING_GRID[0] as ServingConfig)).toHaveLength(8); // score: 3 × 3 − best, weighting moot
+    expect(secondServingPass(SERVING_GRID[4] as ServingConfig)).toHaveLength(17); // quota: 2 × 3 × 3 − best
     // Two open searches and (for categories = 2) up to four category searches per request, once each.
     expect(shared.searches).toBeLessThanOrEqual(3 * 6);
     expect(shared.reused).toBeGreaterThan(shared.searches * 4);
