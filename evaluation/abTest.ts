@@ -86,15 +86,11 @@ export const DEFAULT_AB: AbConfig = {
 };
 
 /** Arm B's models: trained ones, or (for checks only) an oracle built from the truth. */
-export interface ArmBModels {
-  label: string;
-  itemVectors: ItemVectors;
-  modelFor: InterestModelProvider;
-  /** item_id of each vector row (from the vector file): checked against the catalogue's item_idx order. */
-  itemIds?: readonly string[];
-  /** How the interests' lists merge (the offline validation's choice); default: the recall config's. */
-  merge?: MultiInterestRecallConfig['merge'];
-  /** Categories each interest retrieves within (the offline validation's choice); default: the recall config's. */
+/** How arm B's interests become a feed: the offline validation's serving choice (absent: the recall config's). */
+export interface ArmBServing {
+  /** How the interests' lists merge. */
+  merge?: 'quota' | 'score';
+  /** Categories each interest retrieves within, and the per-category cap of the quota merge. */
   categoriesPerInterest?: number;
   maxCategoryShare?: number;
   /** Quota turns by the interests' strengths ('strength') or equal; and the adaptive K's threshold. */
@@ -108,6 +104,14 @@ export interface ArmBModels {
   recent?: { share: number; lastClicks: number };
   /** Of the whole feed: the popular lots (the fallback's own ranking), interleaved on validation's say. */
   popularShare?: number;
+}
+
+export interface ArmBModels extends ArmBServing {
+  label: string;
+  itemVectors: ItemVectors;
+  modelFor: InterestModelProvider;
+  /** item_id of each vector row (from the vector file): checked against the catalogue's item_idx order. */
+  itemIds?: readonly string[];
 }
 
 export interface AbInputs {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ArmBModels } from '../evaluation/abTest';
+import type { ArmBModels, ArmBServing } from '../evaluation/abTest';
 import { DEFAULT_HISTORY_CLUSTERS, historyClusterModel, type HistoryClusterConfig } from '../models/historyClusters';
 import type { EvaluationReport } from './evaluationStage';
 
@@ -13,16 +13,9 @@ import type { EvaluationReport } from './evaluationStage';
 export const CO_TRAINED_ITEM_VECTORS = 'item_vectors.parquet';
 export const YOUTUBE_DNN_ITEM_VECTORS = 'youtube_dnn_item_vectors.parquet';
 
-export interface ServedArm {
+export interface ServedArm extends ArmBServing {
   method: 'multi_interest' | 'history_clusters';
   clusters?: HistoryClusterConfig;
-  merge?: 'quota' | 'score';
-  categoriesPerInterest?: number;
-  maxCategoryShare?: number;
-  weighting?: 'equal' | 'strength';
-  minStrength?: number;
-  recent?: { share: number; lastClicks: number };
-  popularShare?: number;
 }
 
 /** From the evaluation stage's summary (absent: the learned model with the recall config's merge). */
@@ -65,11 +58,8 @@ export async function openServedArm(
   multiInterestDir: string,
   iv: { ids: readonly string[]; vectors: Float32Array; dim: number },
 ): Promise<ArmBModels & { dispose(): void }> {
-  const pieces = { itemVectors: { dim: iv.dim, vectors: iv.vectors }, itemIds: iv.ids, ...(served.merge ? { merge: served.merge } : {}), ...(served.categoriesPerInterest !== undefined ? { categoriesPerInterest: served.categoriesPerInterest } : {}),
-    ...(served.maxCategoryShare !== undefined ? { maxCategoryShare: served.maxCategoryShare } : {}),
-    ...(served.weighting ? { weighting: served.weighting } : {}),
-    ...(served.minStrength !== undefined ? { minStrength: served.minStrength } : {}), ...(served.recent ? { recent: served.recent } : {}),
-    ...(served.popularShare !== undefined ? { popularShare: served.popularShare } : {}) };
+  const { method: _method, clusters: _clusters, ...serving } = served;
+  const pieces = { itemVectors: { dim: iv.dim, vectors: iv.vectors }, itemIds: iv.ids, ...serving };
   if (served.method === 'history_clusters') {
     const model = historyClusterModel(iv.vectors, iv.dim, served.clusters ?? DEFAULT_HISTORY_CLUSTERS);
     return { label: 'history-clusters', ...pieces, modelFor: () => model, dispose: () => {} };
