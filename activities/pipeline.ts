@@ -1,10 +1,11 @@
 /**
- * Activities of the pipeline worker: data, SQL, tagging, offline evaluation, the index, tracking and
- * registration. Nothing here loads TensorFlow.
+ * Activities of the pipeline worker: data, SQL, tagging, the index, tracking and registration.
+ * Nothing here loads TensorFlow (tests/pipelineWorkerNoTf.test.ts runs a retrain with a tripwire on
+ * it); whatever needs a trained model runs on the training worker.
  */
 import * as data from './dataActivities';
-import * as evaluation from './evaluationActivities';
-import * as retrieval from './retrievalActivities';
+import * as evaluation from './evaluationShim';
+import * as retrieval from './indexActivities';
 import * as smoke from './smoke';
 import * as tracking from './trackingActivities';
 

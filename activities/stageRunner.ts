@@ -1,11 +1,9 @@
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { DataValidationError } from '../data/validationError';
-import { ConfigError } from '../models/config';
-import { ItemAttributeError } from '../models/itemFeatures';
-import { EmptyTrainingSetError, NanLossError, type Progress } from '../models/training';
+import type { Progress } from '../models/training';
 import { contentKey, folderDigest, produceStage } from '../pipeline/artifacts';
+import { CurioError } from '../platform/errors';
 import { dataDir } from '../platform/paths';
 import type { StageRef } from '../workflows/types';
 
@@ -20,18 +18,9 @@ export function artifactsRoot(): string {
   return process.env.CURIO_ARTIFACTS_DIR ?? join(dataDir, 'artifacts');
 }
 
-const NON_RETRYABLE: [new (...args: never[]) => Error, string][] = [
-  [DataValidationError, 'DataValidationError'],
-  [ConfigError, 'ConfigError'],
-  [ItemAttributeError, 'TrainingDataError'],
-  [EmptyTrainingSetError, 'TrainingDataError'],
-  [NanLossError, 'NanLossError'],
-];
-
+/** A Curio error becomes a Temporal failure of its type; one that a retry cannot fix is non-retryable. */
 export function toFailure(err: unknown): unknown {
-  for (const [cls, type] of NON_RETRYABLE) {
-    if (err instanceof cls) return ApplicationFailure.create({ message: err.message, type, nonRetryable: true, cause: err });
-  }
+  if (err instanceof CurioError) return ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable, cause: err });
   return err;
 }
 

@@ -1,9 +1,10 @@
 /**
  * Activities of the training worker: the CPU-heavy tfjs-node work, on its own task queue and process
- * so it never starves the pipeline worker's heartbeats. The A/B simulation runs here too: arm B asks
- * the tfjs user model for interests on every simulated request.
+ * so it never starves the pipeline worker's heartbeats. The offline evaluation and the A/B simulation
+ * run here too: both ask the tfjs user model for every user's interests.
  */
-import * as retrieval from './retrievalActivities';
+import * as ab from './abTestActivities';
+import * as evaluation from './evaluationActivities';
 import * as smokeTraining from './smokeTraining';
 import * as trainings from './trainingActivities';
 
@@ -12,7 +13,8 @@ export const trainingActivities = {
   trainItemEmbeddings: trainings.trainItemEmbeddings,
   trainKeywordModel: trainings.trainKeywordModel,
   trainMultiInterest: trainings.trainMultiInterest,
-  runAbTest: retrieval.runAbTest,
+  evaluateModels: evaluation.evaluateModels,
+  runAbTest: ab.runAbTest,
 };
 
 export type TrainingActivities = typeof trainingActivities;

@@ -37,10 +37,12 @@ import { DEFAULT_ITEM_UNIT, DEFAULT_MULTI_INTEREST, validateMultiInterest, type 
 import { clusterHistory, DEFAULT_HISTORY_CLUSTERS, type HistoryClusterConfig } from '../models/historyClusters';
 import { computeInterests, interestCollapse, longTermInterestModel, trainUserModel } from '../models/multiInterest';
 import { loadMiExamples, sessionStartSequences } from '../models/sequences';
-import { loadModel, readItemVectors } from '../models/vectorFiles';
+import { loadModel } from '../models/modelFiles';
+import { readItemVectors } from '../models/vectorFiles';
 import { loadItemFeatures } from '../models/itemFeatures';
 import { computeItemVectors } from '../models/itemUnit';
-import { ITEM_CF_GRID, ITEM_KNN_LAST_CLICKS, loadPopularity } from '../pipeline/evaluationStage';
+import { loadPopularity } from '../evaluation/popularity';
+import { ITEM_CF_GRID, ITEM_KNN_LAST_CLICKS } from '../pipeline/evaluationStage';
 import { attachDatabase, openDatabase } from '../platform/duckdb';
 import { dataDir } from '../platform/paths';
 

@@ -15,12 +15,10 @@ import { servicesCommand } from './commands/services';
 import { smokeCommand } from './commands/smoke';
 import { workersCommand } from './commands/workers';
 import { versionsCommand } from './commands/versions';
+import { CurioError } from '../platform/errors';
 import { CliError } from './cliError';
+import type { Command } from './command';
 
-export interface Command {
-  summary: string;
-  run(args: string[]): Promise<void>;
-}
 
 const commands: Record<string, Command> = {
   generate: generateCommand,
@@ -63,7 +61,8 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).then(
   () => process.exit(process.exitCode ?? 0),
   (err: unknown) => {
-    if (err instanceof CliError || (err instanceof Error && err.name === 'ServiceError')) {
+    // Errors Curio raises on purpose carry a message written for the user; anything else is a bug.
+    if (err instanceof CurioError) {
       console.error(`curio: ${err.message}`);
     } else {
       console.error('curio: unexpected error:', err);

@@ -1,3 +1,4 @@
+import { CurioError } from '../platform/errors';
 /** One problem with the input data, located as precisely as the input allows. */
 export interface ValidationIssue {
   file: string;
@@ -44,7 +45,7 @@ export function formatIssue(i: ValidationIssue): string {
  * Input data that breaks the data contract. Never worth retrying: the Temporal activities turn it
  * into a non-retryable ApplicationFailure of type DataValidationError.
  */
-export class DataValidationError extends Error {
+export class DataValidationError extends CurioError {
   readonly issues: ValidationIssue[];
   readonly total: number;
   readonly groups: IssueGroup[];
@@ -56,8 +57,7 @@ export class DataValidationError extends Error {
       groups.length > 1
         ? `\n  by kind: ${groups.map((g) => `${g.table}.${g.column} ${g.reason} ×${g.count}`).join('; ')}`
         : '';
-    super(`${total === 1 ? 'invalid input' : `${total} problems in the input`}:\n  ${head.join('\n  ')}${more}${kinds}`);
-    this.name = 'DataValidationError';
+    super(`${total === 1 ? 'invalid input' : `${total} problems in the input`}:\n  ${head.join('\n  ')}${more}${kinds}`, { type: 'DataValidationError', retryable: false });
     this.issues = issues;
     this.total = total;
     this.groups = groups;

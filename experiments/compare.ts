@@ -5,6 +5,8 @@ import { DEFAULT_MODEL_NAME, getAliased } from './registry';
 import { renderReport } from './report';
 import { formatNumber, signed } from './svg';
 import { DEFAULT_EXPERIMENT } from './tracking';
+import { CurioError } from '../platform/errors';
+import type { Comparison, FlatRun, RunSnapshot } from './comparison';
 
 /**
  * Side-by-side comparison of retrains: every metric of each run tree (children flattened as
@@ -13,45 +15,11 @@ import { DEFAULT_EXPERIMENT } from './tracking';
  * get charts (curves for stepped metrics, bars for `*_at_K`, intervals for `*_ci_low/high`).
  */
 
-export interface RunSnapshot {
-  runId: string;
-  experimentId: string;
-  name: string;
-  key?: string;
-  kind?: string;
-  status: string;
-  startTime?: number;
-  params: Record<string, string>;
-  /** Latest value of every metric. */
-  metrics: Record<string, number>;
-  /** Full histories of the metrics logged at more than one step. */
-  histories: Record<string, { step: number; value: number }[]>;
-  tags: Record<string, string>;
-  children: RunSnapshot[];
-}
+export type { Comparison, FlatRun, RunSnapshot } from './comparison';
 
-/** A run with its tree flattened: `item_unit/loss`, `lambda=0.1/recall_at_50`, ... */
-export interface FlatRun {
-  label: string;
-  snapshot: RunSnapshot;
-  metrics: Map<string, number>;
-  params: Map<string, string>;
-  curves: Map<string, { step: number; value: number }[]>;
-}
-
-export interface Comparison {
-  /** Oldest first. */
-  runs: FlatRun[];
-  metricRows: { name: string; values: (number | undefined)[] }[];
-  /** Only the params whose values differ between runs (or exist in some only). */
-  paramRows: { name: string; values: (string | undefined)[] }[];
-  identicalParams: number;
-}
-
-export class CompareError extends Error {
+export class CompareError extends CurioError {
   constructor(message: string) {
-    super(message);
-    this.name = 'CompareError';
+    super(message, { type: 'CompareError', retryable: false });
   }
 }
 

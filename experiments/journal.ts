@@ -3,6 +3,7 @@ import { constants as fsConstants } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import { CurioError } from '../platform/errors';
 
 /**
  * A durable, append-only journal of tracking operations for when MLflow is unreachable.
@@ -37,10 +38,9 @@ export interface StagedFile {
   rel: string;
 }
 
-export class JournalCorruptError extends Error {
+export class JournalCorruptError extends CurioError {
   constructor(message: string) {
-    super(message);
-    this.name = 'JournalCorruptError';
+    super(message, { type: 'JournalCorruptError', retryable: false });
   }
 }
 

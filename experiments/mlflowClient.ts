@@ -3,6 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { CurioError } from '../platform/errors';
 
 /**
  * A small typed client for MLflow's REST API (tracking, artifact proxy, model registry).
@@ -90,15 +91,15 @@ export interface ModelVersion {
 /** MLflow's documented per-request limits for runs/log-batch. */
 export const LOG_BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100, total: 1000, bytes: 1_000_000 } as const;
 
-export class MlflowError extends Error {
+export class MlflowError extends CurioError {
   constructor(
     message: string,
     readonly status: number,
     readonly errorCode: string | undefined,
     readonly endpoint: string,
   ) {
-    super(message);
-    this.name = 'MlflowError';
+    // Worth another attempt when the server was unreachable, failed or asked to slow down.
+    super(message, { type: 'MlflowError', retryable: errorCode === 'UNREACHABLE' || status >= 500 || status === 429 });
   }
 
   get notFound(): boolean {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CurioError } from '../platform/errors';
 
 /**
  * Names Curio gives to runs, tags, params and metrics in MLflow, and the checks that keep them
@@ -55,10 +56,9 @@ export const LIMITS = {
   key: 2000,
 } as const;
 
-export class TrackingInputError extends Error {
+export class TrackingInputError extends CurioError {
   constructor(message: string) {
-    super(message);
-    this.name = 'TrackingInputError';
+    super(message, { type: 'TrackingInputError', retryable: false });
   }
 }
 

@@ -3,6 +3,7 @@ import { mlflowModelVersionUrl } from './lineage';
 import { fromKeyValues, MlflowClient, type ModelVersion } from './mlflowClient';
 import { checkArtifactPath, checkName, TAGS } from './naming';
 import { listFiles } from './localFiles';
+import { CurioError } from '../platform/errors';
 
 /**
  * Registers a retrain's recall bundle as a model version and moves the `champion` alias only
@@ -60,10 +61,9 @@ export const VERSION_TAGS = {
   metricPrefix: 'metric.',
 } as const;
 
-export class RegistryError extends Error {
+export class RegistryError extends CurioError {
   constructor(message: string) {
-    super(message);
-    this.name = 'RegistryError';
+    super(message, { type: 'RegistryError', retryable: false });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Comparison, FlatRun } from './compare';
+import type { Comparison, FlatRun } from './comparison';
 import { mlflowRunUrl } from './lineage';
 import { AT_K, CI_HIGH, CI_LOW, TAGS } from './naming';
 import { barChart, escapeXml, formatNumber, intervalChart, lineChart, PALETTE, signed } from './svg';

@@ -5,6 +5,7 @@ import { join, sep } from 'node:path';
 import { Journal, JournalCorruptError, type StagedFile } from './journal';
 import { listFiles } from './localFiles';
 import { detectGitCommit, mlflowRunUrl, temporalRunUrl, type TrackingMemo } from './lineage';
+import { CurioError } from '../platform/errors';
 import { fromKeyValues, MlflowClient, MlflowError, type Metric, type Run, type RunStatus } from './mlflowClient';
 import {
   checkArtifactPath,
@@ -82,14 +83,13 @@ export interface TrackingProblem {
   op?: TrackingOp['type'];
 }
 
-export class TrackingError extends Error {
+export class TrackingError extends CurioError {
   constructor(
     message: string,
     readonly transient = false,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; type?: string },
   ) {
-    super(message, options);
-    this.name = 'TrackingError';
+    super(message, { type: options?.type ?? 'TrackingError', retryable: transient, cause: options?.cause });
   }
 }
 
@@ -101,8 +101,9 @@ export class ParamConflictError extends TrackingError {
     super(
       `run ${runKey}: MLflow params cannot change once logged; ` +
         conflicts.map((c) => `${c.key} is '${c.logged}', attempted '${c.attempted}'`).join('; '),
+      false,
+      { type: 'ParamConflictError' },
     );
-    this.name = 'ParamConflictError';
   }
 }
 
@@ -910,8 +911,7 @@ function setTag(run: Run, key: string, value: string): void {
 
 /** Connection refused, timeouts, 5xx and 429: worth buffering and retrying. Anything else is final. */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof MlflowError) return err.errorCode === 'UNREACHABLE' || err.status >= 500 || err.status === 429;
-  if (err instanceof TrackingError) return err.transient;
+  if (err instanceof MlflowError || err instanceof TrackingError) return err.retryable;
   const code = (err as { cause?: { code?: string } })?.cause?.code ?? (err as { code?: string })?.code;
   if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|UND_ERR)/.test(code)) return true;
   return err instanceof TypeError && /fetch failed|terminated|other side closed/i.test(err.message);

@@ -1,3 +1,4 @@
+import { CurioError } from '../platform/errors';
 /**
  * Model configurations with their defaults, each choice named and explained where it is made.
  * Every field is logged as an MLflow param; `validateConfig` rejects impossible values before any
@@ -238,10 +239,9 @@ export const DEFAULT_MULTI_INTEREST: MultiInterestConfig = {
   seed: 7,
 };
 
-export class ConfigError extends Error {
+export class ConfigError extends CurioError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super(message, { type: 'ConfigError', retryable: false });
   }
 }
 

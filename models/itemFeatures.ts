@@ -1,5 +1,6 @@
 import { attachDatabase, openDatabase, readColumns, runSqlFile } from '../platform/duckdb';
 import { tf } from '../platform/tf';
+import { CurioError } from '../platform/errors';
 
 /**
  * Every item's attribute ids (tags, seller, price band, category) as dense arrays indexed by item_idx:
@@ -25,10 +26,9 @@ export interface ItemFeatures {
   vocab: { tags: number; sellers: number; prices: number; categories: number };
 }
 
-export class ItemAttributeError extends Error {
+export class ItemAttributeError extends CurioError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ItemAttributeError';
+    super(message, { type: 'TrainingDataError', retryable: false });
   }
 }
 

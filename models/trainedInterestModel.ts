@@ -1,7 +1,7 @@
 import type { InterestModel } from '../retrieval/types';
 import { computeInterests, vectorTable } from './multiInterest';
 import type { Sequences } from './sequences';
-import { loadModel } from './vectorFiles';
+import { loadModel } from './modelFiles';
 
 /**
  * The trained multi-interest model behind the retrieval's InterestModel interface: item indices in,

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { assertNativeBackend, tf } from '../platform/tf';
 import { Rng } from '../data/generator/rng';
+import { CurioError } from '../platform/errors';
 
 /**
  * The training loop all of Curio's models share: seeded shuffling, mini-batches, a progress callback
@@ -27,22 +28,23 @@ export interface EpochStats {
   rssMb: number;
 }
 
-export class NanLossError extends Error {
+export class NanLossError extends CurioError {
   constructor(
     readonly model: string,
     readonly epoch: number,
     readonly step: number,
     readonly batchRows: [number, number],
   ) {
-    super(`${model}: loss became NaN at epoch ${epoch}, step ${step} (batch of shuffled rows ${batchRows[0]}..${batchRows[1]}); training stopped`);
-    this.name = 'NanLossError';
+    super(`${model}: loss became NaN at epoch ${epoch}, step ${step} (batch of shuffled rows ${batchRows[0]}..${batchRows[1]}); training stopped`, {
+      type: 'NanLossError',
+      retryable: false,
+    });
   }
 }
 
-export class EmptyTrainingSetError extends Error {
+export class EmptyTrainingSetError extends CurioError {
   constructor(model: string, what: string) {
-    super(`${model}: no training examples (${what}); nothing to train on`);
-    this.name = 'EmptyTrainingSetError';
+    super(`${model}: no training examples (${what}); nothing to train on`, { type: 'TrainingDataError', retryable: false });
   }
 }
 

@@ -1,7 +1,5 @@
 import { FLOAT, LIST, listValue, type DuckDBListValue } from '@duckdb/node-api';
 import { attachDatabase, openDatabase, readColumns, runSqlFile } from '../platform/duckdb';
-import { tf } from '../platform/tf';
-import './layers';
 
 /** Item vectors on disk (Parquet: item_idx, item_id, category, vector). */
 export interface ItemVectors {
@@ -70,12 +68,4 @@ export async function writeInterests(path: string, featuresDb: string, users: In
   } finally {
     db.close();
   }
-}
-
-export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
-  await model.save(`file://${dir}`);
-}
-
-export async function loadModel(dir: string): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(`file://${dir}/model.json`);
 }

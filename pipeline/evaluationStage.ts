@@ -48,7 +48,9 @@ import { ConstrainedIndex } from '../retrieval/constrainedIndex';
 import { loadEvalUsers } from '../models/sequences';
 import { readItemVectors } from '../models/vectorFiles';
 import { attachDatabase, openDatabase, readColumns } from '../platform/duckdb';
-import { CO_TRAINED_ITEM_VECTORS, MULTI_INTEREST_SESSION_QUERIES, YOUTUBE_DNN_ITEM_VECTORS, YOUTUBE_DNN_SESSION_QUERIES, type MultiInterestReport, type StageIo } from './modelStages';
+import { loadPopularity, readPopularity } from '../evaluation/popularity';
+import type { MultiInterestReport, StageIo } from './modelStages';
+import { CO_TRAINED_ITEM_VECTORS, MULTI_INTEREST_SESSION_QUERIES, YOUTUBE_DNN_ITEM_VECTORS, YOUTUBE_DNN_SESSION_QUERIES } from './stageFiles';
 
 /**
  * The offline evaluation stage: every method under the two protocols, each method shown the same
@@ -57,23 +59,6 @@ import { CO_TRAINED_ITEM_VECTORS, MULTI_INTEREST_SESSION_QUERIES, YOUTUBE_DNN_IT
  * - ComiRec (evaluation/userEval.ts): kept for comparison with the literature.
  * It needs no TensorFlow: the user models' queries come from their stages' files.
  */
-
-/** Clicks per item of the train period's training users: the models' negative-sampling popularity. */
-export async function loadPopularity(featuresDb: string, n: number): Promise<Float64Array> {
-  return readPopularity(featuresDb, 'models/item_freq', 'n', n);
-}
-
-async function readPopularity(featuresDb: string, sql: string, column: string, n: number): Promise<Float64Array> {
-  const db = await openStageDatabases(featuresDb);
-  try {
-    const c = await readColumns(db.connection, sql);
-    const pop = new Float64Array(n);
-    (c.item_idx ?? []).forEach((i, k) => (pop[i as number] = Number(c[column]?.[k] ?? 0)));
-    return pop;
-  } finally {
-    db.close();
-  }
-}
 
 export interface EvaluationInput {
   featuresDb: string;

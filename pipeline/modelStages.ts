@@ -32,9 +32,10 @@ import { choosePopularity, evaluateSessions, readClickTimes, readNextSessionInpu
 import { popularityRanker, queryRanker, type PopularityConfig } from '../evaluation/rankers';
 import { writeSessionQueries, type SessionQueries } from '../evaluation/sessionQueries';
 import type { EpochStats, Progress } from '../models/training';
-import { loadModel, readItemVectors, saveModel, writeInterests, writeItemVectors } from '../models/vectorFiles';
-import { loadPopularity } from './evaluationStage';
-import { CO_TRAINED_ITEM_VECTORS, YOUTUBE_DNN_ITEM_VECTORS } from './servedArm';
+import { loadModel, saveModel } from '../models/modelFiles';
+import { readItemVectors, writeInterests, writeItemVectors } from '../models/vectorFiles';
+import { loadPopularity } from '../evaluation/popularity';
+import { CO_TRAINED_ITEM_VECTORS, MULTI_INTEREST_SESSION_QUERIES, YOUTUBE_DNN_ITEM_VECTORS, YOUTUBE_DNN_SESSION_QUERIES } from './stageFiles';
 import { assertNativeBackend, tf } from '../platform/tf';
 import { loadLexicon } from '../tagging/lexicon';
 import { Tokenizer } from '../tagging/tokenizer';
@@ -271,10 +272,6 @@ async function scoreUserModel(
   return { valid: valid.metrics, test: test.metrics, nextSession, interestCollapse: interestCollapse(test.ints.vectors, users.test.count, test.ints.k, dim), sessionStartCollapse };
 }
 
-/** Files of a multi-interest stage folder with each user model's queries per next-session case. */
-export const MULTI_INTEREST_SESSION_QUERIES = 'next_session_queries.parquet';
-export const YOUTUBE_DNN_SESSION_QUERIES = 'youtube_dnn_next_session_queries.parquet';
-export { CO_TRAINED_ITEM_VECTORS, YOUTUBE_DNN_ITEM_VECTORS } from './servedArm';
 
 export async function multiInterestStage(input: MultiInterestInput, io: StageIo): Promise<MultiInterestReport> {
   assertNativeBackend();

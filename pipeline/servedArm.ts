@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArmBModels, ArmBServing } from '../evaluation/abTest';
 import { DEFAULT_HISTORY_CLUSTERS, historyClusterModel, type HistoryClusterConfig } from '../models/historyClusters';
+import type { StageRef } from '../workflows/types';
+import { CO_TRAINED_ITEM_VECTORS } from './stageFiles';
 import type { EvaluationReport } from './evaluationStage';
 
 /**
@@ -9,9 +12,6 @@ import type { EvaluationReport } from './evaluationStage';
  * the neighbours of the last clicks. The A/B activity reads it from the evaluation stage's summary,
  * `curio ab --served evaluation.json` from the report.
  */
-/** The item vectors a jointly trained user model co-trained, in its stage folder (absent with a frozen item tower). */
-export const CO_TRAINED_ITEM_VECTORS = 'item_vectors.parquet';
-export const YOUTUBE_DNN_ITEM_VECTORS = 'youtube_dnn_item_vectors.parquet';
 
 export interface ServedArm extends ArmBServing {
   method: 'multi_interest' | 'history_clusters';
@@ -68,4 +68,14 @@ export async function openServedArm(
   const { trainedInterestModel } = await import('../models/trainedInterestModel');
   const model = await trainedInterestModel(join(multiInterestDir), iv.vectors, iv.dim);
   return { label: 'multi-interest', ...pieces, modelFor: () => model, dispose: () => model.dispose() };
+}
+
+/**
+ * The item vectors arm B and the serving index use: the served user model's co-trained ones (joint
+ * training) when the learned model is served and has them, else the item-unit vectors.
+ */
+export function servedItemVectorsFile(itemEmbedding: StageRef, best?: StageRef, evaluation?: StageRef): string {
+  const coTrained = best ? join(best.dir, CO_TRAINED_ITEM_VECTORS) : '';
+  const learnedServed = (evaluation?.summary.served_user_model ?? 'multi_interest') === 'multi_interest';
+  return best && learnedServed && existsSync(coTrained) ? coTrained : join(itemEmbedding.dir, 'item_vectors.parquet');
 }

@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { sqlDir } from './paths';
+import { CurioError } from './errors';
 
 export type SqlParams = Record<string, DuckDBValue>;
 export type Row = Record<string, unknown>;
@@ -38,15 +39,14 @@ export function discardDatabase(db: Database, path: string): void {
   rmSync(`${path}.wal`, { force: true });
 }
 
-export class SqlError extends Error {
+export class SqlError extends CurioError {
   constructor(
     readonly source: string,
     readonly statement: number,
     cause: unknown,
   ) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`${source}${statement ? ` statement ${statement}` : ''}: ${reason}`);
-    this.name = 'SqlError';
+    super(`${source}${statement ? ` statement ${statement}` : ''}: ${reason}`, { type: 'SqlError', retryable: true, cause });
   }
 }
 

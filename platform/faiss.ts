@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { types } from 'node:util';
 import * as native from 'faiss-node';
+import { CurioError } from './errors';
 
 /**
  * Curio's only door to Faiss (faiss-node patched for Debian's Faiss 1.7.3, see
@@ -51,10 +52,9 @@ export interface KMeansResult {
 }
 
 /** Any failure in this module: bad input caught here, or an error raised by Faiss. */
-export class FaissError extends Error {
+export class FaissError extends CurioError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'FaissError';
+    super(message, { type: 'FaissError', retryable: true, cause: options?.cause });
   }
 }
 

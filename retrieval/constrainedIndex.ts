@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VectorIndex, type Ids } from '../platform/faiss';
+import { CurioError } from '../platform/errors';
 
 /**
  * Category-constrained nearest neighbours from ONE Faiss inner-product index (the platform's
@@ -81,10 +82,9 @@ export const INDEX_FILE = 'items.faiss';
 export const MAP_FILE = 'items.idmap.json';
 
 /** Bad input to the constrained index: wrong shapes, NaN vectors, unknown categories, missing files. */
-export class ConstrainedIndexError extends Error {
+export class ConstrainedIndexError extends CurioError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConstrainedIndexError';
+    super(message, { type: 'ConstrainedIndexError', retryable: true, cause: options?.cause });
   }
 }
 

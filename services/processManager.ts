@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import { CurioError } from '../platform/errors';
 
 /**
  * Starts, stops and reports on the long-running local processes Curio needs (Temporal dev server,
@@ -34,10 +35,9 @@ export interface ServiceSpec {
   installHint: string;
 }
 
-export class ServiceError extends Error {
+export class ServiceError extends CurioError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ServiceError';
+    super(message, { type: 'ServiceError', retryable: true });
   }
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../platform/paths';
+import { CurioError } from '../platform/errors';
 
 /**
  * The product's domain dictionary (tagging/lexicon/*.tsv): the vocabulary the tagger recognises and
@@ -52,10 +53,9 @@ export interface Lexicon {
 
 export const lexiconDir = join(projectRoot, 'tagging', 'lexicon');
 
-export class LexiconError extends Error {
+export class LexiconError extends CurioError {
   constructor(file: string, line: number, reason: string) {
-    super(`${file}:${line}: ${reason}`);
-    this.name = 'LexiconError';
+    super(`${file}:${line}: ${reason}`, { type: 'LexiconError', retryable: false });
   }
 }
 

@@ -18,7 +18,8 @@ import { computeItemVectors, loadSkipGramPairs, trainItemUnit, type SkipGramPair
 import { trainUserModel } from '../models/multiInterest';
 import { loadMiExamples } from '../models/sequences';
 import { EmptyTrainingSetError, NanLossError } from '../models/training';
-import { loadModel, readItemVectors } from '../models/vectorFiles';
+import { loadModel } from '../models/modelFiles';
+import { readItemVectors } from '../models/vectorFiles';
 import { evaluationSummary } from '../activities/evaluationActivities';
 import { DEFAULT_HISTORY_CLUSTERS } from '../models/historyClusters';
 import { localRetrain, type LocalRetrainResult } from '../pipeline/localRetrain';

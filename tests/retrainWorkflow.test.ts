@@ -1,14 +1,14 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { projectRoot, temporalBinary } from '../platform/paths';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker as WorkerType } from '@temporalio/worker';
 import { fromKeyValues, MlflowClient } from '../experiments/mlflowClient';
 import { generateMarketplace } from '../data/generator/generate';
 import { openDatabase } from '../platform/duckdb';
-import { createPipelineWorker, createTrainingWorker } from '../workers/createWorkers';
+import { createTrainingWorker } from '../workers/createWorkers';
 import { progressQuery, retrainRecall, retryStageSignal, OUTCOME_KEY } from '../workflows/retrainRecall';
 import { PIPELINE_TASK_QUEUE } from '../workflows/taskQueues';
 import { STAGES, type RetrainInput, type StageRow } from '../workflows/types';
@@ -19,6 +19,8 @@ import { startTemporal } from './helpers/temporal';
  * The retrain workflow end to end on the real Temporal dev server and the real MLflow server, at
  * tiny scale with one-epoch models: a bad input file that waits for retryStage, the whole pipeline
  * once fixed, the MLflow run tree and registry it leaves, and replay of the recorded histories.
+ * The pipeline worker runs as its own process (the built one, as `curio workers` starts it) with a
+ * tripwire on TensorFlow: the retrain proves that process never loads it.
  */
 
 const stamp = Date.now();
@@ -51,22 +53,39 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 describe('retrainRecall on the real dev server', () => {
   let env: TestWorkflowEnvironment;
   let workers: WorkerType[];
+  let pipelineWorker: ChildProcess | undefined;
   let root: string;
   let running: Promise<void>;
+  let tfLoads: string;
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'curio-retrain-'));
+    tfLoads = join(root, 'pipeline-worker-tf-loads.txt');
     process.env.CURIO_ARTIFACTS_DIR = join(root, 'artifacts');
     process.env.CURIO_TRACKING_BUFFER_DIR = join(root, 'mlflow-buffer');
     env = await startTemporal();
+    const script = join(projectRoot, 'dist', 'workers', 'pipelineWorker.js');
+    if (!existsSync(script)) throw new Error(`${script} is missing: run \`make build\` first`);
+    const ready = join(root, 'pipeline-worker.ready');
+    pipelineWorker = spawn(process.execPath, ['--require', join(__dirname, 'helpers', 'tfTripwire.js'), script], {
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace ?? 'default', CURIO_WORKER_READY_FILE: ready, CURIO_TF_TRIPWIRE: tfLoads },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const ctx = { connection: env.nativeConnection, namespace: env.namespace ?? 'default' };
-    workers = [await createPipelineWorker(ctx), await createTrainingWorker(ctx)];
+    workers = [await createTrainingWorker(ctx)];
     running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+    // Its stderr shows here if it fails to start.
+    await until('the pipeline worker to poll', async () => (existsSync(ready) ? true : undefined), 120_000);
   });
 
   afterAll(async () => {
     workers?.forEach((w) => w.shutdown());
     await running;
+    if (pipelineWorker && pipelineWorker.exitCode === null) {
+      const exited = new Promise((r) => pipelineWorker?.once('exit', r));
+      pipelineWorker.kill('SIGTERM');
+      await exited;
+    }
     await env?.teardown();
     rmSync(root, { recursive: true, force: true });
   });
@@ -118,6 +137,8 @@ describe('retrainRecall on the real dev server', () => {
       expect({ stage, finished: dirs.some((d) => existsSync(join(root, 'artifacts', stage, d, 'manifest.json'))) }).toEqual({ stage, finished: true });
     }
     expect(readdirSync(join(root, 'artifacts', 'multi_interest_trial')).filter((d) => !d.includes('.'))).toHaveLength(2);
+    // The pipeline worker ran every workflow task and every pipeline activity of a whole retrain without loading TensorFlow.
+    expect(existsSync(tfLoads) ? readFileSync(tfLoads, 'utf8') : 'no TensorFlow loaded').toBe('no TensorFlow loaded');
 
     // Lineage: memo → MLflow run; MLflow run → Temporal UI; the run tree under it.
     const desc = await handle.describe();

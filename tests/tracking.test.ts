@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromKeyValues, type Run } from '../experiments/mlflowClient';
-import { childRef, flattenParams, keyId, retrainRef, TAGS, TrackingInputError } from '../experiments/naming';
+import { retrainRef, TAGS, TrackingInputError } from '../experiments/naming';
 import { mlflowRunUrl, temporalRunUrl } from '../experiments/lineage';
 import { ParamConflictError, TrackingError } from '../experiments/tracking';
 import { freePort } from '../platform/freePort';
@@ -22,25 +22,6 @@ async function experimentRuns(experimentName: string): Promise<Run[]> {
 }
 
 const tagsOf = (r: Run) => fromKeyValues(r.data.tags);
-
-describe('naming', () => {
-  it('builds deterministic keys and validates refs at the edge', () => {
-    const p = retrainRef('retrain-2024-06-01', 'run-1');
-    expect(p.key).toBe('retrain-2024-06-01/run-1');
-    const s = childRef(p, 'sweep', 'lambda=0.1');
-    expect(s.key).toBe('retrain-2024-06-01/run-1/sweep:lambda=0.1');
-    expect(childRef(s, 'model', 'multi_interest').key).toBe('retrain-2024-06-01/run-1/sweep:lambda=0.1/model:multi_interest');
-    expect(() => childRef(p, 'stage', 'a/b')).toThrow(TrackingInputError);
-    expect(() => retrainRef('', 'x')).toThrow(TrackingInputError);
-    expect(keyId(p.key)).toMatch(/^[0-9a-f]{40}$/);
-    expect(flattenParams({ model: { dim: 64, towers: [128, 64] }, lr: 0.01, on: true })).toEqual({
-      'model.dim': '64',
-      'model.towers': '[128,64]',
-      lr: '0.01',
-      on: 'true',
-    });
-  });
-});
 
 describe('Tracker against the real MLflow server', () => {
   let dir: string;

@@ -27,7 +27,7 @@ import { buildItemUnitModel, computeItemVectors } from '../models/itemUnit';
 import { clusterHistory, DEFAULT_HISTORY_CLUSTERS } from '../models/historyClusters';
 import { buildMultiInterestModel, computeInterests, interestStrengthModel, longTermInterestModel, metricLoss, trainUserModel, vectorTable, sequenceInputs } from '../models/multiInterest';
 import type { MiExamples, Sequences } from '../models/sequences';
-import { loadModel, saveModel } from '../models/vectorFiles';
+import { loadModel, saveModel } from '../models/modelFiles';
 import { tf } from '../platform/tf';
 
 /** Layers, losses, merges and the clustering baseline on hand-made inputs (no services needed). */

@@ -7,6 +7,7 @@ import {
   defineSignal,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -66,6 +67,14 @@ function trainingActivities(heartbeatSeconds: number) {
   });
 }
 let training = trainingActivities(60);
+// The offline evaluation loads the trained user model (TensorFlow), so it runs on the training
+// worker, with the heartbeat timeout it always had.
+const evaluator = proxyActivities<TrainingActivities>({
+  taskQueue: TRAINING_TASK_QUEUE,
+  startToCloseTimeout: '4 hours',
+  heartbeatTimeout: '2 minutes',
+  retry,
+});
 
 function failureOf(err: unknown): { message: string; type: string } {
   let e: unknown = err;
@@ -222,7 +231,9 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
   });
   const evaluation = await stage('evaluation', async () => {
     const zero = trials.trials.find((t) => Number(t.summary.lambda) === 0);
-    const ref = await data.evaluateModels({ features, itemEmbedding, best: trials.best, ...(zero ? { lambdaZero: zero } : {}), baseline, goalRatio: c().evaluation.goalRatio });
+    // Retrains started before the move keep scheduling it on the pipeline worker (their histories replay).
+    const evaluate = patched('evaluation-on-training-worker') ? evaluator.evaluateModels : data.evaluateModels;
+    const ref = await evaluate({ features, itemEmbedding, best: trials.best, ...(zero ? { lambdaZero: zero } : {}), baseline, goalRatio: c().evaluation.goalRatio });
     return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: { best_lambda: String(trials.best.summary.lambda) } }) };
   });
   const index = await stage('index', async () => {

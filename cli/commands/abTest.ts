@@ -5,7 +5,7 @@ import { formatAbReport } from '../../evaluation/abReport';
 import { DEFAULT_AB, hasTruth, runAbTest, runReplayOnly, type AbConfig, type AbInputs, type AbReport, type ArmBModels, type ReplayOnlyReport } from '../../evaluation/abTest';
 import { noisyOracle, truthOracle } from '../../evaluation/oracleModel';
 import { CliError } from '../cliError';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 const USAGE = `usage: curio ab-test --data DIR --features FILE.duckdb --tags FILE.duckdb [options]
   Simulates an A/B CTR test on the held-out period of a generated marketplace: arm A item-CF,

@@ -8,7 +8,7 @@ import { DEFAULT_EXPERIMENT } from '../../experiments/tracking';
 import { dataDir } from '../../platform/paths';
 import { loadSettings } from '../../platform/settings';
 import { CliError } from '../cliError';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 const USAGE = `usage: curio compare [RUN ...] [--experiment NAME] [--model NAME] [--out FILE.html] [--depth N] [--no-log]
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { SCALES, type Scale } from '../../workflows/types';
 import { CliError } from '../cliError';
-import type { Command } from '../main';
+import type { Command } from '../command';
 import { startRetrain } from './retrain';
 import { printUrls } from './services';
 

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { generateMarketplace } from '../../data/generator/generate';
 import { isScaleName, SCALE_NAMES, SCALES } from '../../data/generator/scales';
 import { CliError } from '../cliError';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 export const generateCommand: Command = {
   summary: 'write a synthetic auction marketplace (items, events, searches + ground truth)',

@@ -5,7 +5,7 @@ import { importInteractions, INTERACTION_COLUMN_DEFAULTS } from '../../data/impo
 import { importRecbole, RECBOLE_CATEGORY_FIELDS, RECBOLE_TITLE_FIELDS } from '../../data/import/recbole';
 import { DataValidationError } from '../../data/validationError';
 import { CliError } from '../cliError';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 /** Options every format shares: the derived auction fields, --min-rating and --force. */
 const COMMON_OPTIONS = {

@@ -5,7 +5,7 @@ import { loadDataset } from '../../data/loadDataset';
 import { DataValidationError } from '../../data/validationError';
 import { dataDir } from '../../platform/paths';
 import { CliError } from '../cliError';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 export const ingestCommand: Command = {
   summary: 'validate a folder of items/events/searches (Parquet or CSV) and load it into DuckDB',

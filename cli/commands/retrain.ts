@@ -8,7 +8,7 @@ import { PIPELINE_TASK_QUEUE } from '../../workflows/taskQueues';
 import { SCALES, type RetrainInput, type Scale, type StageRow } from '../../workflows/types';
 import { CliError } from '../cliError';
 import { connectTemporal, workflowUiUrl } from '../temporalClient';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 /** Builds the workflow input from flags, or reads it from --input FILE (the same JSON the UI takes). */
 export function retrainInputFromFlags(values: { input?: string; scale?: string; data?: string; seed?: string; experiment?: string }): RetrainInput {

@@ -4,7 +4,7 @@ import { retrainRecall } from '../../workflows/retrainRecall';
 import { PIPELINE_TASK_QUEUE } from '../../workflows/taskQueues';
 import { CliError } from '../cliError';
 import { connectTemporal } from '../temporalClient';
-import type { Command } from '../main';
+import type { Command } from '../command';
 import { retrainInputFromFlags } from './retrain';
 
 /** A Temporal Schedule that starts a retrain every night (or on any cron expression). */

@@ -3,7 +3,7 @@ import { coreServices, workerServices } from '../../services/localServices';
 import { serviceStatus, startService, stopService, type ServiceSpec } from '../../services/processManager';
 import { loadSettings } from '../../platform/settings';
 import { CliError } from '../cliError';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 function pick(specs: ServiceSpec[], only: string | undefined): ServiceSpec[] {
   if (!only) return specs;

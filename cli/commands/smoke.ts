@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { smokeWorkflow } from '../../workflows';
 import { PIPELINE_TASK_QUEUE } from '../../workflows/taskQueues';
 import { connectTemporal, workflowUiUrl } from '../temporalClient';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 export const smokeCommand: Command = {
   summary: 'run the smoke workflow: DuckDB, tfjs-node, Faiss and MLflow through Temporal',

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadDataset } from '../../data/loadDataset';
 import { evaluateTagging, EVALUATED_TYPES } from '../../tagging/evaluateTagging';
 import { describeTaggingReport, tagItems } from '../../tagging/tagItems';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 export const taggingEvalCommand: Command = {
   summary: "tag a synthetic dataset and report entity precision/recall per type against its ground truth",

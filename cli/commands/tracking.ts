@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createTracker } from '../../experiments/trackerConfig';
 import { CliError } from '../cliError';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 const USAGE = `usage: curio tracking status|flush [--wait SECONDS]
 

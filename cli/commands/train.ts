@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { localRetrain } from '../../pipeline/localRetrain';
 import { dataDir } from '../../platform/paths';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 export const trainCommand: Command = {
   summary: 'train and evaluate the three models on a dataset folder, in this process (no Temporal)',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../platform/paths';
 import { pinnedVersions } from '../../platform/versions';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 export const versionsCommand: Command = {
   summary: 'print the pinned versions of every component',

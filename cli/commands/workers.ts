@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { workerServices } from '../../services/localServices';
 import { startService, stopService } from '../../services/processManager';
 import { CliError } from '../cliError';
-import type { Command } from '../main';
+import type { Command } from '../command';
 import { printStatus } from './services';
 
 export const workersCommand: Command = {

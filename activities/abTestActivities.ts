@@ -1,40 +1,11 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_AB, hasTruth as datasetHasTruth, runAbTest as simulateAb, runReplayOnly, type AbConfig, type AbReport, type ReplayOnlyReport } from '../evaluation/abTest';
 import { abMetrics, formatAbReport } from '../evaluation/abReport';
 import { mergeConfig } from '../pipeline/retrainConfig';
-import { CO_TRAINED_ITEM_VECTORS, openServedArm, servedArmFromSummary } from '../pipeline/servedArm';
-import { buildItemIndex } from '../retrieval/catalogue';
+import { openServedArm, servedArmFromSummary, servedItemVectorsFile } from '../pipeline/servedArm';
 import type { StageRef } from '../workflows/types';
 import { runStage, toFailure } from './stageRunner';
-
-/**
- * The item vectors arm B and the serving index use: the served user model's co-trained ones (joint
- * training) when the learned model is served and has them, else the item-unit vectors.
- */
-export function servedItemVectorsFile(itemEmbedding: StageRef, best?: StageRef, evaluation?: StageRef): string {
-  const coTrained = best ? join(best.dir, CO_TRAINED_ITEM_VECTORS) : '';
-  const learnedServed = (evaluation?.summary.served_user_model ?? 'multi_interest') === 'multi_interest';
-  return best && learnedServed && existsSync(coTrained) ? coTrained : join(itemEmbedding.dir, 'item_vectors.parquet');
-}
-
-/** The category-constrained Faiss index over the served item vectors (pipeline worker: Faiss only). */
-export async function buildIndex(input: { features: StageRef; itemEmbedding: StageRef; tags: StageRef; factory: string; best?: StageRef; evaluation?: StageRef }): Promise<StageRef> {
-  const { readItemVectors } = await import('../models/vectorFiles');
-  const vectorsFile = servedItemVectorsFile(input.itemEmbedding, input.best, input.evaluation);
-  const { ref } = await runStage(
-    'index',
-    { embedding: input.itemEmbedding.digest, tags: input.tags.digest, features: input.features.digest, factory: input.factory, vectors: vectorsFile === join(input.itemEmbedding.dir, 'item_vectors.parquet') ? 'item_unit' : (input.best?.digest ?? null) },
-    async (io) => {
-      const iv = await readItemVectors(vectorsFile);
-      const r = await buildItemIndex(join(input.features.dir, 'features.duckdb'), join(input.tags.dir, 'tags.duckdb'), { dim: iv.dim, vectors: iv.vectors }, io.out, { factory: input.factory });
-      writeFileSync(join(io.out, 'report.json'), JSON.stringify(r, null, 2));
-      return r;
-    },
-    (r) => ({ items: r.items, categories: r.categories, offset: r.offset, seconds: r.seconds }),
-  );
-  return ref;
-}
 
 /**
  * The simulated A/B CTR test: item-CF against the multi-interest model + constrained retrieval, with
