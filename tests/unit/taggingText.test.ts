@@ -1,13 +1,13 @@
-import { EntityRecognizer, normalizeTitle } from '../tagging/entityRecognizer';
-import { evaluateHeldOut, predictNaiveBayes, trainNaiveBayes } from '../tagging/categoryClassifier';
-import { buildCategorySynonyms, canonicalFormCategory, normalizeCategoryName } from '../tagging/formCategories';
-import { isLatinStopWord } from '../tagging/latinAnalyzer';
-import { loadLexicon } from '../tagging/lexicon';
-import { decideLexiconScope, entitiesInScope } from '../tagging/lexiconScope';
-import { findMeasurements } from '../tagging/measurements';
-import { joinTokens, mineTagsDetailed, uninformative } from '../tagging/tagMining';
-import { Tokenizer } from '../tagging/tokenizer';
-import { findYears, yearTags } from '../tagging/years';
+import { EntityRecognizer, normalizeTitle } from '../../tagging/entityRecognizer';
+import { evaluateHeldOut, predictNaiveBayes, trainNaiveBayes } from '../../tagging/categoryClassifier';
+import { buildCategorySynonyms, canonicalFormCategory, normalizeCategoryName } from '../../tagging/formCategories';
+import { isLatinStopWord } from '../../tagging/latinAnalyzer';
+import { loadLexicon } from '../../tagging/lexicon';
+import { decideLexiconScope, entitiesInScope } from '../../tagging/lexiconScope';
+import { findMeasurements } from '../../tagging/measurements';
+import { joinTokens, mineTagsDetailed, uninformative } from '../../tagging/tagMining';
+import { Tokenizer } from '../../tagging/tokenizer';
+import { findYears, yearTags } from '../../tagging/years';
 
 const lex = loadLexicon();
 const tokenizer = new Tokenizer(lex);

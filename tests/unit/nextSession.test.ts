@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFeatures, DEFAULT_FEATURE_PARAMS } from '../data/features';
-import { generateMarketplace } from '../data/generator/generate';
-import { loadDataset } from '../data/loadDataset';
-import { evaluateSessions, loadClickTimes, loadSessionSet, pairedSessionLift, pickOnValidation, type SessionSet } from '../evaluation/nextSession';
+import { buildFeatures, DEFAULT_FEATURE_PARAMS } from '../../data/features';
+import { generateMarketplace } from '../../data/generator/generate';
+import { loadDataset } from '../../data/loadDataset';
+import { evaluateSessions, loadClickTimes, loadSessionSet, pairedSessionLift, pickOnValidation, type SessionSet } from '../../evaluation/nextSession';
 import {
   DAY_MS,
   DailyItemCf,
@@ -14,10 +14,10 @@ import {
   TopN,
   WindowedClickCounts,
   type RankContext,
-} from '../evaluation/rankers';
-import { evaluateNextClick, loadNextClickPairs, nextClickPopularity } from '../evaluation/nextClick';
-import type { DiversityContext } from '../evaluation/userEval';
-import { attachDatabase, openDatabase, type Database } from '../platform/duckdb';
+} from '../../evaluation/rankers';
+import { evaluateNextClick, loadNextClickPairs, nextClickPopularity } from '../../evaluation/nextClick';
+import type { DiversityContext } from '../../evaluation/userEval';
+import { attachDatabase, openDatabase, type Database } from '../../platform/duckdb';
 
 /**
  * The next-session protocol on a hand-made marketplace whose every session is known, and its

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { attachDatabase, openDatabase, type Database } from '../platform/duckdb';
-import { ItemCf } from '../retrieval/itemCf';
-import { PopularItems } from '../retrieval/popularFallback';
+import { attachDatabase, openDatabase, type Database } from '../../platform/duckdb';
+import { ItemCf } from '../../retrieval/itemCf';
+import { PopularItems } from '../../retrieval/popularFallback';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 5, 1);

@@ -1,8 +1,8 @@
-import { ConstrainedIndex } from '../retrieval/constrainedIndex';
-import { LiveItems } from '../retrieval/liveItems';
-import { fillFeed, PopularItems } from '../retrieval/popularFallback';
-import { recallForUser, recallFromInterests, type MultiInterestRecallConfig } from '../retrieval/recall';
-import type { Candidate, InterestModel } from '../retrieval/types';
+import { ConstrainedIndex } from '../../retrieval/constrainedIndex';
+import { LiveItems } from '../../retrieval/liveItems';
+import { fillFeed, PopularItems } from '../../retrieval/popularFallback';
+import { recallForUser, recallFromInterests, type MultiInterestRecallConfig } from '../../retrieval/recall';
+import type { Candidate, InterestModel } from '../../retrieval/types';
 
 // A hand-made catalogue on the unit circle, so every expected answer can be worked out by eye.
 // item: angle in degrees, category.

@@ -1,0 +1,219 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { WorkflowFailedError } from '@temporalio/client';
+import { resolveConfig } from '../../activities/dataActivities';
+import type { PipelineActivities } from '../../activities/pipeline';
+import type { TrainingActivities } from '../../activities/training';
+import { abortSignal, progressQuery, retrainRecall, retryStageSignal } from '../../workflows/retrainRecall';
+import { PIPELINE_TASK_QUEUE, TRAINING_TASK_QUEUE } from '../../workflows/taskQueues';
+import type { RetrainInput, StageRef, StageRow } from '../../workflows/types';
+import { startTemporal } from '../helpers/temporal';
+
+/**
+ * The retrain workflow's own logic — the sweep's choice, a failed stage waiting for retryStage or
+ * abort, overrides, a failing sweep child — with every activity stubbed except config resolution
+ * (the real, pure one). Runs on an in-memory dev server started for this file; no MLflow, no data.
+ */
+
+type Calls = { name: string; input: unknown }[];
+
+function ref(stage: string, summary: Record<string, number | string> = {}): StageRef {
+  return { stage, key: `${stage}-key`, dir: `/stub/${stage}`, digest: `${stage}-digest`, reused: false, summary };
+}
+
+/** Validation recall peaks at λ = 0.3, test recall at λ = 1: the sweep must follow validation. */
+const VALID_RECALL: Record<string, number> = { '0': 0.30, '0.3': 0.42, '1': 0.35 };
+const TEST_RECALL: Record<string, number> = { '0': 0.20, '0.3': 0.25, '1': 0.40 };
+
+interface Faults {
+  /** Stage names whose activity fails (non-retryably) until cleared. */
+  failing: Set<string>;
+  /** λ values whose sweep trial fails until cleared. */
+  failingLambdas: Set<number>;
+}
+
+function stubs(calls: Calls, faults: Faults): { pipeline: PipelineActivities; training: TrainingActivities } {
+  const record = (name: string, input: unknown) => calls.push({ name, input });
+  const failIf = (stage: string) => {
+    if (faults.failing.has(stage)) throw ApplicationFailure.create({ message: `${stage} is broken`, type: 'StubFailure', nonRetryable: true });
+  };
+  const stage = (name: string, summary?: Record<string, number | string>) => async (input: unknown) => {
+    record(name, input);
+    failIf(name);
+    return ref(name, summary);
+  };
+  const pipeline = {
+    smokeDuckdb: async () => 'stub',
+    smokeFaissSearch: async () => 'stub',
+    smokeMlflow: async () => 'stub',
+    resolveConfig: async (input: Parameters<typeof resolveConfig>[0]) => {
+      record('resolveConfig', input);
+      return resolveConfig(input);
+    },
+    prepareData: async (input: unknown) => {
+      record('prepareData', input);
+      return { dir: '/stub/data', digest: 'data-digest', generated: false };
+    },
+    loadData: stage('load', { digest: 'data-digest', data_dir: '/stub/data' }),
+    buildFeatures: stage('features'),
+    tagItems: stage('tagging'),
+    evaluateModels: stage('evaluation_on_pipeline_queue'),
+    buildIndex: stage('index'),
+    startTracking: async (input: unknown) => {
+      record('startTracking', input);
+      return { handle: { ref: { key: 'stub/retrain', kind: 'retrain' }, experiment: 'stub' }, runId: 'run-1' };
+    },
+    trackStage: async (input: unknown) => {
+      record('trackStage', input);
+      return undefined;
+    },
+    noteStageFailure: async (input: unknown) => {
+      record('noteStageFailure', input);
+    },
+    finishTracking: async (input: unknown) => {
+      record('finishTracking', input);
+    },
+    registerWinner: async (input: unknown) => {
+      record('registerWinner', input);
+      return { decision: 'promoted', reason: 'stub', version: '1', champion: '1' };
+    },
+  } as unknown as PipelineActivities;
+  const training = {
+    smokeTensorflowStep: async () => 'stub',
+    trainItemEmbeddings: stage('item_embedding'),
+    trainKeywordModel: stage('keyword'),
+    trainMultiInterest: async (input: { lambda: number; singleVectorBaseline: boolean }) => {
+      record('trainMultiInterest', input);
+      if (!input.singleVectorBaseline && faults.failingLambdas.has(input.lambda)) {
+        throw ApplicationFailure.create({ message: `trial λ=${input.lambda} ran out of memory`, type: 'TrialFailure', nonRetryable: true });
+      }
+      const l = String(input.lambda);
+      return { ...ref(input.singleVectorBaseline ? 'multi_interest' : 'multi_interest_trial'), key: `mi-${l}`, digest: `mi-${l}`, summary: { lambda: input.lambda, valid_next_session_recall_at_50: VALID_RECALL[l] ?? 0, test_next_session_recall_at_50: TEST_RECALL[l] ?? 0 } };
+    },
+    evaluateModels: stage('evaluation', { next_session_recall_at_50: 0.4, item_cf_next_session_recall_at_50: 0.2 }),
+    runAbTest: stage('ab_test', { ctr_lift: 0.25 }),
+  } as unknown as TrainingActivities;
+  return { pipeline, training };
+}
+
+// The real config resolution checks that the data folder exists; the stubs never read it.
+const dataDir = mkdtempSync(join(tmpdir(), 'curio-logic-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const input = (extra: Partial<RetrainInput> = {}): RetrainInput => ({ data: { dir: dataDir }, lambdaGrid: [0, 0.3, 1], sweepParallelism: 2, ...extra });
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('retrainRecall with stubbed activities', () => {
+  let env: TestWorkflowEnvironment;
+  let workers: Worker[];
+  let running: Promise<unknown>;
+  const calls: Calls = [];
+  const faults: Faults = { failing: new Set(), failingLambdas: new Set() };
+  let n = 0;
+
+  beforeAll(async () => {
+    env = await startTemporal();
+    const { pipeline, training } = stubs(calls, faults);
+    const ctx = { connection: env.nativeConnection, namespace: env.namespace ?? 'default' };
+    workers = [
+      await Worker.create({ ...ctx, taskQueue: PIPELINE_TASK_QUEUE, workflowsPath: require.resolve('../../workflows'), activities: pipeline }),
+      await Worker.create({ ...ctx, taskQueue: TRAINING_TASK_QUEUE, activities: training }),
+    ];
+    running = Promise.all(workers.map((w) => w.run()));
+  });
+
+  afterAll(async () => {
+    workers?.forEach((w) => w.shutdown());
+    await running;
+    await env?.teardown();
+  });
+
+  beforeEach(() => {
+    calls.length = 0;
+    faults.failing.clear();
+    faults.failingLambdas.clear();
+  });
+
+  const start = (extra?: Partial<RetrainInput>) => env.client.workflow.start(retrainRecall, { taskQueue: PIPELINE_TASK_QUEUE, workflowId: `logic-${Date.now()}-${n++}`, args: [input(extra)] });
+  const waitingAt = (handle: Awaited<ReturnType<typeof start>>, stage: string) =>
+    until(`${stage} to wait for a retry`, async () => (await handle.query(progressQuery)).find((r: StageRow) => r.stage === stage && r.status === 'waiting_for_retry'));
+
+  it('chooses λ on validation recall, never on test, and evaluates on the training worker', async () => {
+    const result = await (await start()).result();
+    expect(result.bestLambda).toBe(0.3);
+    const evaluation = calls.find((c) => c.name === 'evaluation')?.input as { best: StageRef; lambdaZero?: StageRef };
+    expect(evaluation.best.summary.lambda).toBe(0.3);
+    expect(evaluation.lambdaZero?.summary.lambda).toBe(0);
+    expect(calls.some((c) => c.name === 'evaluation_on_pipeline_queue')).toBe(false);
+    expect(calls.filter((c) => c.name === 'trainMultiInterest')).toHaveLength(4);
+    expect(result.stages.every((s) => s.status === 'done' && s.attempt === 1)).toBe(true);
+  });
+
+  it('waits after a failed stage, reruns only it on retryStage, with the overrides re-resolved', async () => {
+    faults.failing.add('tagging');
+    const handle = await start();
+    const waiting = await waitingAt(handle, 'tagging');
+    expect(waiting).toMatchObject({ errorType: 'StubFailure', error: 'tagging is broken' });
+    // The failure is noted on the MLflow run while the stage waits.
+    await until('the failure to be noted', async () => (calls.some((c) => c.name === 'noteStageFailure') ? true : undefined));
+    faults.failing.delete('tagging');
+    await handle.signal(retryStageSignal, { stage: 'tagging', overrides: { tagging: { visualClusters: 24 } } });
+    const result = await handle.result();
+    const attempts = Object.fromEntries(result.stages.map((s) => [s.stage, s.attempt]));
+    expect(attempts).toMatchObject({ load: 1, features: 1, tagging: 2, item_embedding: 1 });
+    const resolved = calls.filter((c) => c.name === 'resolveConfig').map((c) => (c.input as { overrides: unknown[] }).overrides);
+    expect(resolved).toEqual([[], [{ tagging: { visualClusters: 24 } }]]);
+    const tagging = calls.filter((c) => c.name === 'tagging').map((c) => (c.input as { params: { visualClusters: number } }).params.visualClusters);
+    expect(tagging[1]).toBe(24);
+    expect(tagging[0]).toBe(0);
+  });
+
+  it('ignores a retryStage meant for another stage', async () => {
+    faults.failing.add('features');
+    const handle = await start();
+    await waitingAt(handle, 'features');
+    faults.failing.delete('features');
+    await handle.signal(retryStageSignal, { stage: 'tagging' });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await handle.query(progressQuery)).find((r) => r.stage === 'features')?.status).toBe('waiting_for_retry');
+    await handle.signal(retryStageSignal, {});
+    expect((await handle.result()).stages.find((s) => s.stage === 'features')?.attempt).toBe(2);
+  });
+
+  it('fails as Aborted on abort, and ends the MLflow run KILLED', async () => {
+    faults.failing.add('index');
+    const handle = await start();
+    await waitingAt(handle, 'index');
+    await handle.signal(abortSignal, 'wrong data');
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'Aborted', message: 'retrain aborted at stage index: wrong data' });
+    expect(calls.filter((c) => c.name === 'finishTracking').map((c) => (c.input as { status: string }).status)).toEqual(['KILLED']);
+    expect(calls.some((c) => c.name === 'ab_test')).toBe(false);
+  });
+
+  it('holds the sweep when one λ trial fails, and reruns the sweep on retry', async () => {
+    faults.failingLambdas.add(1);
+    const handle = await start();
+    const waiting = await waitingAt(handle, 'lambda_sweep');
+    expect(waiting.errorType).toBe('TrialFailure');
+    expect(waiting.error).toContain('λ=1 ran out of memory');
+    faults.failingLambdas.clear();
+    await handle.signal(retryStageSignal, { stage: 'lambda_sweep' });
+    const result = await handle.result();
+    expect(result.bestLambda).toBe(0.3);
+    expect(result.stages.find((s) => s.stage === 'lambda_sweep')?.attempt).toBe(2);
+  });
+});
