@@ -5,6 +5,7 @@ import {
   condition,
   defineQuery,
   defineSignal,
+  defineUpdate,
   executeChild,
   isCancellation,
   patched,
@@ -25,9 +26,11 @@ import {
   ABORT_SIGNAL,
   PROGRESS_QUERY,
   RETRY_STAGE_SIGNAL,
+  RETRY_STAGE_UPDATE,
   STAGES,
   type RetrainInput,
   type RetrainResult,
+  type RetryStageAccepted,
   type RetryStageArgs,
   type StageName,
   type StageRef,
@@ -35,6 +38,7 @@ import {
 } from './types';
 
 export const retryStageSignal = defineSignal<[RetryStageArgs?]>(RETRY_STAGE_SIGNAL);
+export const retryStageUpdate = defineUpdate<RetryStageAccepted, [RetryStageArgs]>(RETRY_STAGE_UPDATE);
 export const abortSignal = defineSignal<[string?]>(ABORT_SIGNAL);
 export const progressQuery = defineQuery<StageRow[]>(PROGRESS_QUERY);
 
@@ -107,11 +111,44 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
   const rows: StageRow[] = STAGES.map((stage) => ({ stage, status: 'pending', attempt: 0 }));
   const overrides: Record<string, unknown>[] = [];
   let retryRequest: RetryStageArgs | undefined;
+  // The config an accepted retryStage Update already resolved with its overrides.
+  let preResolved: ResolvedConfig | undefined;
   let aborted: string | undefined;
   setHandler(progressQuery, () => rows);
   setHandler(retryStageSignal, (args) => {
     retryRequest = args ?? {};
   });
+  // The Update form of retryStage answers the caller: refused when no stage waits (or another one
+  // does), or when the overrides do not resolve — the run then keeps waiting, its config unchanged.
+  setHandler(
+    retryStageUpdate,
+    async (args): Promise<RetryStageAccepted> => {
+      const req = args ?? {};
+      const waiting = rows.find((r) => r.status === 'waiting_for_retry' && (!req.stage || r.stage === req.stage)) as StageRow;
+      let resolved: ResolvedConfig | undefined;
+      if (req.overrides) {
+        try {
+          resolved = await data.resolveConfig({ retrain: input, overrides: [...overrides, req.overrides] });
+        } catch (err) {
+          const f = failureOf(err);
+          throw ApplicationFailure.create({ message: `retry refused, the overrides do not resolve: ${f.message}`, type: f.type, nonRetryable: true });
+        }
+        // Another retry may have been accepted while the overrides were resolved.
+        if (waiting.status !== 'waiting_for_retry') throw ApplicationFailure.create({ message: `retry refused: ${waiting.stage} no longer waits`, type: 'RetryRefused', nonRetryable: true });
+      }
+      retryRequest = { stage: waiting.stage, ...(req.overrides ? { overrides: req.overrides } : {}) };
+      if (resolved) preResolved = resolved;
+      return { stage: waiting.stage, overrides: [...overrides, ...(req.overrides ? [req.overrides] : [])] };
+    },
+    {
+      validator: (args) => {
+        const waiting = rows.filter((r) => r.status === 'waiting_for_retry');
+        if (waiting.length === 0) throw new Error('no stage is waiting for a retry');
+        if (args?.stage && !waiting.some((r) => r.stage === args.stage)) throw new Error(`stage ${args.stage} is not waiting for a retry (${waiting.map((r) => r.stage).join(', ')} is)`);
+        if (args?.overrides !== undefined && (typeof args.overrides !== 'object' || args.overrides === null || Array.isArray(args.overrides))) throw new Error('overrides must be an object of config sections');
+      },
+    },
+  );
   setHandler(abortSignal, (reason) => {
     aborted = reason ?? 'aborted by a user';
   });
@@ -150,19 +187,36 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
         show();
         if (trackingHandle) await tracking.noteStageFailure({ tracking: trackingHandle, stage: name, error: `${f.type}: ${f.message}` }).catch(() => undefined);
         upsertSearchAttributes([{ key: OUTCOME_KEY, value: 'waiting_for_retry' }]);
-        await condition(() => aborted !== undefined || (retryRequest !== undefined && (!retryRequest.stage || retryRequest.stage === name)));
-        if (aborted !== undefined) {
-          row.status = 'failed';
-          show();
-          upsertSearchAttributes([{ key: OUTCOME_KEY, value: 'aborted' }]);
-          if (trackingHandle) await tracking.finishTracking({ tracking: trackingHandle, status: 'KILLED' }).catch(() => undefined);
-          throw ApplicationFailure.create({ message: `retrain aborted at stage ${name}: ${aborted}`, type: 'Aborted', nonRetryable: true });
-        }
-        const req = retryRequest as unknown as RetryStageArgs;
-        retryRequest = undefined;
-        if (req.overrides) {
-          overrides.push(req.overrides);
-          cfg = await data.resolveConfig({ retrain: input, overrides });
+        waiting: for (;;) {
+          await condition(() => aborted !== undefined || (retryRequest !== undefined && (!retryRequest.stage || retryRequest.stage === name)));
+          if (aborted !== undefined) {
+            row.status = 'failed';
+            show();
+            upsertSearchAttributes([{ key: OUTCOME_KEY, value: 'aborted' }]);
+            if (trackingHandle) await tracking.finishTracking({ tracking: trackingHandle, status: 'KILLED' }).catch(() => undefined);
+            throw ApplicationFailure.create({ message: `retrain aborted at stage ${name}: ${aborted}`, type: 'Aborted', nonRetryable: true });
+          }
+          const req = retryRequest as unknown as RetryStageArgs;
+          retryRequest = undefined;
+          if (req.overrides && preResolved) {
+            overrides.push(req.overrides);
+            cfg = preResolved;
+          } else if (req.overrides) {
+            // The signal form cannot answer its sender: overrides that do not resolve are dropped, the
+            // stage keeps waiting, and the row says why.
+            try {
+              cfg = await data.resolveConfig({ retrain: input, overrides: [...overrides, req.overrides] });
+              overrides.push(req.overrides);
+            } catch (refused) {
+              const f = failureOf(refused);
+              row.error = `retry refused, the overrides do not resolve: ${f.message}`;
+              row.errorType = f.type;
+              show();
+              continue waiting;
+            }
+          }
+          preResolved = undefined;
+          break;
         }
       }
     }

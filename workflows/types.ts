@@ -93,8 +93,17 @@ export interface RetrainResult {
 
 /** Signals and queries of the retrain workflow. */
 export const RETRY_STAGE_SIGNAL = 'retryStage';
+/** The same request as an Update: refused (with the reason) unless a stage waits and the overrides resolve. */
+export const RETRY_STAGE_UPDATE = 'retryStageUpdate';
 export const ABORT_SIGNAL = 'abort';
 export const PROGRESS_QUERY = 'progress';
+
+/** What an accepted retryStage Update answers. */
+export interface RetryStageAccepted {
+  stage: string;
+  /** Every override the run now carries, oldest first. */
+  overrides: Record<string, unknown>[];
+}
 
 export interface RetryStageArgs {
   /** The failed stage to run again (default: whichever is waiting). */

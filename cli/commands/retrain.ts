@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { WorkflowFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { loadSettings } from '../../platform/settings';
-import { progressQuery, retrainRecall, retryStageSignal, abortSignal } from '../../workflows/retrainRecall';
+import { progressQuery, retrainRecall, retryStageUpdate, abortSignal } from '../../workflows/retrainRecall';
 import { PIPELINE_TASK_QUEUE } from '../../workflows/taskQueues';
 import { SCALES, type RetrainInput, type Scale, type StageRow } from '../../workflows/types';
 import { CliError } from '../cliError';
@@ -151,7 +151,7 @@ export async function startRetrain(input: RetrainInput, opts: { workflowId?: str
 }
 
 export const retryCommand: Command = {
-  summary: 'send retryStage to a retrain waiting after a failed stage (optionally with config overrides)',
+  summary: 'retry the failed stage of a waiting retrain (optionally with config overrides); refused with the reason if they do not resolve',
   async run(args) {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { stage: { type: 'string' }, overrides: { type: 'string' }, follow: { type: 'boolean', default: true }, help: { type: 'boolean', short: 'h' } } });
     const id = positionals[0];
@@ -170,8 +170,13 @@ export const retryCommand: Command = {
     const { client, close } = await connectTemporal();
     try {
       const handle = client.workflow.getHandle<typeof retrainRecall>(id);
-      await handle.signal(retryStageSignal, { ...(values.stage ? { stage: values.stage } : {}), ...(overrides ? { overrides } : {}) });
-      console.log(`sent retryStage to ${id}`);
+      // The Update answers: a refused retry (nothing waits, another stage waits, overrides that do
+      // not resolve) comes back with its reason, and the run keeps waiting.
+      const accepted = await handle.executeUpdate(retryStageUpdate, { args: [{ ...(values.stage ? { stage: values.stage } : {}), ...(overrides ? { overrides } : {}) }] }).catch((err: unknown) => {
+        if (err instanceof WorkflowUpdateFailedError) throw new CliError(`${id}: ${err.cause?.message ?? err.message}`);
+        throw err;
+      });
+      console.log(`retrying ${accepted.stage} of ${id}${accepted.overrides.length ? ` with overrides ${JSON.stringify(accepted.overrides)}` : ''}`);
       if (values.follow) await followRetrain(handle);
     } finally {
       await close();

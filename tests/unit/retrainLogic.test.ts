@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { resolveConfig } from '../../activities/dataActivities';
 import type { PipelineActivities } from '../../activities/pipeline';
 import type { TrainingActivities } from '../../activities/training';
-import { abortSignal, progressQuery, retrainRecall, retryStageSignal } from '../../workflows/retrainRecall';
+import { abortSignal, progressQuery, retrainRecall, retryStageSignal, retryStageUpdate } from '../../workflows/retrainRecall';
 import { PIPELINE_TASK_QUEUE, TRAINING_TASK_QUEUE } from '../../workflows/taskQueues';
 import type { RetrainInput, StageRef, StageRow } from '../../workflows/types';
 import { startTemporal } from '../helpers/temporal';
@@ -215,5 +215,50 @@ describe('retrainRecall with stubbed activities', () => {
     const result = await handle.result();
     expect(result.bestLambda).toBe(0.3);
     expect(result.stages.find((s) => s.stage === 'lambda_sweep')?.attempt).toBe(2);
+  });
+
+  it('refuses a retryStage Update whose overrides do not resolve, with the reason, and keeps waiting', async () => {
+    faults.failing.add('keyword');
+    const handle = await start();
+    await waitingAt(handle, 'keyword');
+    faults.failing.delete('keyword');
+    const refused = await handle.executeUpdate(retryStageUpdate, { args: [{ overrides: { keyword: { epochz: 2 } } }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((refused as WorkflowUpdateFailedError).cause?.message).toMatch(/^retry refused, the overrides do not resolve: .*keyword\.epochz/);
+    const wrongStage = await handle.executeUpdate(retryStageUpdate, { args: [{ stage: 'tagging' }] }).catch((e: unknown) => e);
+    expect((wrongStage as WorkflowUpdateFailedError).cause?.message).toBe('stage tagging is not waiting for a retry (keyword is)');
+    expect((await handle.query(progressQuery)).find((r) => r.stage === 'keyword')?.status).toBe('waiting_for_retry');
+    const accepted = await handle.executeUpdate(retryStageUpdate, { args: [{ overrides: { keyword: { epochs: 2 } } }] });
+    expect(accepted).toEqual({ stage: 'keyword', overrides: [{ keyword: { epochs: 2 } }] });
+    const result = await handle.result();
+    expect(result.stages.find((s) => s.stage === 'keyword')?.attempt).toBe(2);
+    const keyword = calls.filter((c) => c.name === 'keyword').map((c) => (c.input as { config: { keyword: { epochs: number } } }).config.keyword.epochs);
+    expect(keyword[1]).toBe(2);
+    // Only the accepted override reached the config.
+    const resolved = calls.filter((c) => c.name === 'resolveConfig').map((c) => (c.input as { overrides: unknown[] }).overrides);
+    expect(resolved.at(-1)).toEqual([{ keyword: { epochs: 2 } }]);
+  });
+
+  it('rejects a retryStage Update when no stage waits', async () => {
+    faults.failing.add('ab_test');
+    const handle = await start();
+    const early = await handle.executeUpdate(retryStageUpdate, { args: [{}] }).catch((e: unknown) => e);
+    expect((early as WorkflowUpdateFailedError).cause?.message).toBe('no stage is waiting for a retry');
+    await waitingAt(handle, 'ab_test');
+    await handle.signal(abortSignal, 'done');
+    await handle.result().catch(() => undefined);
+  });
+
+  it('keeps waiting when the retryStage signal carries overrides that do not resolve, and says so', async () => {
+    faults.failing.add('item_embedding');
+    const handle = await start();
+    await waitingAt(handle, 'item_embedding');
+    faults.failing.delete('item_embedding');
+    await handle.signal(retryStageSignal, { overrides: { itemUnit: { nope: 1 } } });
+    const refused = await until('the refusal', async () => (await handle.query(progressQuery)).find((r) => r.stage === 'item_embedding' && r.error?.startsWith('retry refused')));
+    expect(refused.status).toBe('waiting_for_retry');
+    expect(refused.error).toContain('itemUnit.nope');
+    await handle.signal(retryStageSignal, {});
+    expect((await handle.result()).stages.find((s) => s.stage === 'item_embedding')?.attempt).toBe(2);
   });
 });
