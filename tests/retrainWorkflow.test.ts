@@ -14,6 +14,7 @@ import { PIPELINE_TASK_QUEUE } from '../workflows/taskQueues';
 import { STAGES, type RetrainInput, type StageRow } from '../workflows/types';
 import { testTrackingUri } from './helpers/mlflow';
 import { startTemporal } from './helpers/temporal';
+import { until } from './helpers/until';
 
 /**
  * The retrain workflow end to end on the real Temporal dev server and the real MLflow server, at
@@ -38,16 +39,6 @@ function quickInput(data: RetrainInput['data']): RetrainInput {
     abTest: { bootstrapSamples: 200, pagesPerSession: 1 },
     timeouts: { trainingHeartbeatSeconds: 20 },
   };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 describe('retrainRecall on the real dev server', () => {

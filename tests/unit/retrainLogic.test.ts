@@ -12,6 +12,7 @@ import { abortSignal, progressQuery, retrainRecall, retryStageSignal, retryStage
 import { PIPELINE_TASK_QUEUE, TRAINING_TASK_QUEUE } from '../../workflows/taskQueues';
 import type { RetrainInput, StageRef, StageRow } from '../../workflows/types';
 import { startTemporal } from '../helpers/temporal';
+import { until } from '../helpers/until';
 
 /**
  * The retrain workflow's own logic — the sweep's choice, a failed stage waiting for retryStage or
@@ -104,16 +105,6 @@ function stubs(calls: Calls, faults: Faults): { pipeline: PipelineActivities; tr
 const dataDir = mkdtempSync(join(tmpdir(), 'curio-logic-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 const input = (extra: Partial<RetrainInput> = {}): RetrainInput => ({ data: { dir: dataDir }, lambdaGrid: [0, 0.3, 1], sweepParallelism: 2, ...extra });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('retrainRecall with stubbed activities', () => {
   let env: TestWorkflowEnvironment;
