@@ -86,10 +86,15 @@ export interface TrackingProblem {
 export class TrackingError extends CurioError {
   constructor(
     message: string,
-    readonly transient = false,
+    transient = false,
     options?: { cause?: unknown; type?: string },
   ) {
     super(message, { type: options?.type ?? 'TrackingError', retryable: transient, cause: options?.cause });
+  }
+
+  /** Worth buffering and retrying (MLflow unreachable or failing): the same as `retryable`. */
+  get transient(): boolean {
+    return this.retryable;
   }
 }
 

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compareRuns, CompareError } from '../../experiments/compare';
-import { MlflowClient, MlflowError } from '../../experiments/mlflowClient';
+import { compareRuns } from '../../experiments/compare';
+import { MlflowClient } from '../../experiments/mlflowClient';
 import { DEFAULT_MODEL_NAME } from '../../experiments/registry';
 import { DEFAULT_EXPERIMENT } from '../../experiments/tracking';
 import { dataDir } from '../../platform/paths';
@@ -42,25 +42,20 @@ export const compareCommand: Command = {
     const depth = values.depth === undefined ? 2 : Number(values.depth);
     if (!Number.isInteger(depth) || depth < 0 || depth > 5) throw new CliError(`--depth must be an integer 0-5, got ${values.depth}`);
     const client = new MlflowClient(loadSettings().mlflowTrackingUri, { retries: 1 });
-    try {
-      const res = await compareRuns({
-        client,
-        experimentName: values.experiment ?? DEFAULT_EXPERIMENT,
-        modelName: values.model ?? DEFAULT_MODEL_NAME,
-        runs: positionals,
-        depth,
-        logArtifact: !values['no-log'],
-      });
-      console.log(res.text);
-      const ids = res.comparison.runs.map((r) => r.snapshot.runId.slice(0, 8)).join('_');
-      const out = resolve(values.out ?? join(dataDir, 'reports', `compare_${ids}.html`));
-      mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, res.html);
-      console.log(`\nreport: ${out}`);
-      if (res.artifact) console.log(`logged as artifact ${res.artifact.path} of run ${res.artifact.runId}\n  ${res.artifact.runUrl}`);
-    } catch (err) {
-      if (err instanceof CompareError || err instanceof MlflowError) throw new CliError(err.message);
-      throw err;
-    }
+    const res = await compareRuns({
+      client,
+      experimentName: values.experiment ?? DEFAULT_EXPERIMENT,
+      modelName: values.model ?? DEFAULT_MODEL_NAME,
+      runs: positionals,
+      depth,
+      logArtifact: !values['no-log'],
+    });
+    console.log(res.text);
+    const ids = res.comparison.runs.map((r) => r.snapshot.runId.slice(0, 8)).join('_');
+    const out = resolve(values.out ?? join(dataDir, 'reports', `compare_${ids}.html`));
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, res.html);
+    console.log(`\nreport: ${out}`);
+    if (res.artifact) console.log(`logged as artifact ${res.artifact.path} of run ${res.artifact.runId}\n  ${res.artifact.runUrl}`);
   },
 };

@@ -3,7 +3,6 @@ import { describeEventTypeSynonyms } from '../../data/import/eventTypes';
 import { DEFAULT_ENDING_LAG_DAYS, DEFAULT_LISTING_LEAD_DAYS, type ImportReport } from '../../data/import/importTables';
 import { importInteractions, INTERACTION_COLUMN_DEFAULTS } from '../../data/import/interactions';
 import { importRecbole, RECBOLE_CATEGORY_FIELDS, RECBOLE_TITLE_FIELDS } from '../../data/import/recbole';
-import { DataValidationError } from '../../data/validationError';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
 
@@ -205,7 +204,8 @@ export const importCommand: Command = {
       const report = await handler.run(rest);
       if (report) printSummary(report);
     } catch (err) {
-      if (err instanceof DataValidationError || err instanceof RangeError) throw new CliError(err.message);
+      // A RangeError is an out-of-range option value; Curio's own errors print as they are (cli/main.ts).
+      if (err instanceof RangeError) throw new CliError(err.message);
       if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) throw new CliError(`${err.message}\n\n${handler.help}`);
       throw err;
     }

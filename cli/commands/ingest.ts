@@ -2,9 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDataset } from '../../data/loadDataset';
-import { DataValidationError } from '../../data/validationError';
 import { dataDir } from '../../platform/paths';
-import { CliError } from '../cliError';
 import type { Command } from '../command';
 
 export const ingestCommand: Command = {
@@ -22,18 +20,13 @@ export const ingestCommand: Command = {
     }
     const out = resolve(values.out ?? join(dataDir, 'datasets', `${basename(resolve(dir))}.duckdb`));
     mkdirSync(resolve(out, '..'), { recursive: true });
-    try {
-      const r = await loadDataset({ dir, out, quarantine: values.quarantine ?? false, progress: (m) => console.log(`  ${m}`) });
-      console.log(`loaded ${r.rows.items} items, ${r.rows.events} events, ${r.rows.searches} searches in ${r.seconds.toFixed(1)} s -> ${out}`);
-      console.log(`dataset digest ${r.digest}`);
-      const q = r.quarantined.items + r.quarantined.events + r.quarantined.searches;
-      if (q > 0) {
-        console.log(`quarantined ${r.quarantined.items} items, ${r.quarantined.events} events, ${r.quarantined.searches} searches (table 'quarantine'):`);
-        for (const g of r.issueSummary) console.log(`  ${g.table}.${g.column}: ${g.reason} ×${g.count} (first: ${g.firstFile} row ${g.firstRow})`);
-      }
-    } catch (err) {
-      if (err instanceof DataValidationError) throw new CliError(err.message);
-      throw err;
+    const r = await loadDataset({ dir, out, quarantine: values.quarantine ?? false, progress: (m) => console.log(`  ${m}`) });
+    console.log(`loaded ${r.rows.items} items, ${r.rows.events} events, ${r.rows.searches} searches in ${r.seconds.toFixed(1)} s -> ${out}`);
+    console.log(`dataset digest ${r.digest}`);
+    const q = r.quarantined.items + r.quarantined.events + r.quarantined.searches;
+    if (q > 0) {
+      console.log(`quarantined ${r.quarantined.items} items, ${r.quarantined.events} events, ${r.quarantined.searches} searches (table 'quarantine'):`);
+      for (const g of r.issueSummary) console.log(`  ${g.table}.${g.column}: ${g.reason} ×${g.count} (first: ${g.firstFile} row ${g.firstRow})`);
     }
   },
 };
