@@ -20,8 +20,3 @@ export class CurioError extends Error {
     this.name = new.target.name;
   }
 }
-
-/** True for an error Curio raised on purpose, whose message is written for the user as it stands. */
-export function isCurioError(err: unknown): err is CurioError {
-  return err instanceof CurioError;
-}
