@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CURIO := node dist/cli/main.js
 
-.PHONY: help typecheck install install-system install-temporal install-mlflow install-node build \
+.PHONY: help typecheck lint install install-system install-temporal install-mlflow install-node build \
         services-up services-down services-status workers-up workers-down demo test bench clean
 
 help:
@@ -36,6 +36,9 @@ build:
 typecheck:
 	@npx --no-install tsc -p tsconfig.json --noEmit
 
+lint:
+	@npx --no-install eslint .
+
 services-up: install
 	@$(CURIO) services up
 
@@ -54,7 +57,7 @@ workers-down:
 demo: workers-up
 	@$(CURIO) demo
 
-test: install typecheck
+test: install typecheck lint
 	@npx --no-install jest --runInBand
 
 bench: install

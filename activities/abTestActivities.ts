@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_AB, hasTruth as datasetHasTruth, runAbTest as simulateAb, runReplayOnly, type AbConfig, type AbReport, type ReplayOnlyReport } from '../evaluation/abTest';
+import { validateAbConfig, type AbConfig } from '../evaluation/abConfig';
+import { hasTruth as datasetHasTruth, runAbTest as simulateAb, runReplayOnly, type AbReport, type ReplayOnlyReport } from '../evaluation/abTest';
 import { abMetrics, formatAbReport } from '../evaluation/abReport';
-import { mergeConfig } from '../pipeline/retrainConfig';
 import { openServedArm, servedArmFromSummary, servedItemVectorsFile } from '../pipeline/servedArm';
 import type { StageRef } from '../workflows/types';
 import { runStage, toFailure } from './stageRunner';
@@ -22,11 +22,12 @@ export async function runAbTest(input: {
   best: StageRef;
   /** The offline evaluation: which user model is served, and how (chosen on validation). */
   evaluation?: StageRef;
-  settings: Record<string, unknown>;
+  settings: Partial<AbConfig>;
 }): Promise<StageRef> {
   let config: AbConfig;
   try {
-    config = mergeConfig('abTest', DEFAULT_AB, input.settings);
+    // The resolved config holds the full section; a retrain started before it did passes a partial one.
+    config = validateAbConfig(input.settings);
   } catch (err) {
     throw toFailure(err);
   }

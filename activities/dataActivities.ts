@@ -3,16 +3,14 @@ import { join } from 'node:path';
 import { generateMarketplace } from '../data/generator/generate';
 import { contentKey, produceStage } from '../pipeline/artifacts';
 import { digestOfFolder, featuresStage, lexiconDigest, loadStage, taggingStage, taggingSummary } from '../pipeline/dataStages';
-import { resolveRetrainConfig, applyOverrides, type ResolvedConfig } from '../pipeline/retrainConfig';
+import { resolveWithOverrides, type ResolvedConfig } from '../config/retrainConfig';
 import type { RetrainInput, StageRef } from '../workflows/types';
 import { artifactsRoot, heartbeater, runStage, toFailure } from './stageRunner';
 
 /** Validates the workflow input and fills in every default (non-retryable ConfigError on bad input). */
 export async function resolveConfig(input: { retrain: RetrainInput; overrides?: Record<string, unknown>[] }): Promise<ResolvedConfig> {
   try {
-    let cfg = resolveRetrainConfig(input.retrain);
-    for (const o of input.overrides ?? []) cfg = applyOverrides(cfg, o);
-    return cfg;
+    return resolveWithOverrides(input.retrain, input.overrides);
   } catch (err) {
     throw toFailure(err);
   }

@@ -8,9 +8,10 @@ import { createTracker } from '../experiments/trackerConfig';
 import type { TrackedRun, Tracker } from '../experiments/tracking';
 import { abMetrics } from '../evaluation/abReport';
 import type { AbReport, ReplayOnlyReport } from '../evaluation/abTest';
+import { headlineMetrics, rankingMetrics } from '../evaluation/headlineMetrics';
 import type { MethodMetrics } from '../evaluation/userEval';
 import type { EvaluationReport } from '../pipeline/evaluationStage';
-import type { ResolvedConfig } from '../pipeline/retrainConfig';
+import type { ResolvedConfig } from '../config/retrainConfig';
 import type { StageRef } from '../workflows/types';
 import type { EpochStats } from '../models/training';
 import { artifactsRoot } from './stageRunner';
@@ -71,18 +72,6 @@ function numericMetrics(value: unknown, prefix = '', out: Record<string, number>
 }
 
 /** The ranking metrics of one method, under the naming convention of docs/tracking.md. */
-function rankingMetrics(m: MethodMetrics, prefix = ''): Record<string, number> {
-  return {
-    [`${prefix}recall_at_20`]: m.recall_at_20,
-    [`${prefix}recall_at_50`]: m.recall_at_50,
-    [`${prefix}hitrate_at_20`]: m.hit_rate_at_20,
-    [`${prefix}hitrate_at_50`]: m.hit_rate_at_50,
-    [`${prefix}ndcg_at_20`]: m.ndcg_at_20,
-    [`${prefix}ndcg_at_50`]: m.ndcg_at_50,
-    [`${prefix}coverage_at_50`]: m.category_coverage_at_50,
-    [`${prefix}diversity_at_50`]: m.intra_list_diversity_at_50,
-  };
-}
 
 interface Training {
   epochs: EpochStats[];
@@ -304,27 +293,4 @@ export async function registerWinner(input: {
     mlflowRunId: found.runId,
     mlflowRunUrl: found.url,
   };
-}
-
-/**
- * The registry's headline metrics of a retrain: the chosen model under both protocols
- * (`next_session_*`, `comirec_*`) and, for comparisons across datasets, each next-session metric
- * relative to item-CF's on the same sessions (`next_session_*_over_item_cf`).
- */
-export function headlineMetrics(e: EvaluationReport): Record<string, number> {
-  const pick = (ms: readonly MethodMetrics[], method: string) => ms.find((m) => m.method === method);
-  const mi = pick(e.nextSession.test.methods, 'multi_interest');
-  const cf = pick(e.nextSession.test.methods, 'item_cf');
-  const comirec = pick(e.comirec.methods, 'multi_interest');
-  const out: Record<string, number> = {
-    ...(mi ? rankingMetrics(mi, 'next_session_') : {}),
-    ...(comirec ? rankingMetrics(comirec, 'comirec_') : {}),
-  };
-  if (mi && cf) {
-    for (const [k, v] of Object.entries(rankingMetrics(mi, 'next_session_'))) {
-      const base = rankingMetrics(cf, 'next_session_')[k];
-      if (base !== undefined && base > 0) out[`${k}_over_item_cf`] = v / base;
-    }
-  }
-  return out;
 }

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { itemEmbeddingStage, keywordStage, multiInterestStage } from '../pipeline/modelStages';
-import type { ResolvedConfig } from '../pipeline/retrainConfig';
+import type { ResolvedConfig } from '../config/retrainConfig';
 import type { StageRef } from '../workflows/types';
-import { ConfigError } from '../models/config';
+import { ConfigError } from '../platform/schema';
 import { runStage, toFailure } from './stageRunner';
 
 /**

@@ -11,7 +11,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_AB, runAbTest, type AbConfig, type AbReport, type ArmBModels } from '../evaluation/abTest';
+import { DEFAULT_AB, type AbConfig } from '../evaluation/abConfig';
+import { runAbTest, type AbReport, type ArmBModels } from '../evaluation/abTest';
 import { truthOracle } from '../evaluation/oracleModel';
 import type { Truth } from '../evaluation/truth';
 import { readItemVectors } from '../models/vectorFiles';

@@ -1,5 +1,7 @@
 import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { nonNegativeNumber, parseConfig, positiveInt, positiveNumber, section } from '../platform/schema';
 import { attachDatabase, openDatabase, runSqlFile, discardDatabase } from '../platform/duckdb';
 
 /** Parameters of the feature SQL (sql/features/*.sql); every one is logged with the run. */
@@ -40,17 +42,32 @@ export const DEFAULT_FEATURE_PARAMS: FeatureParams = {
   cfTopK: 100,
 };
 
-export function validateFeatureParams(p: FeatureParams): void {
-  const bad = (name: string, why: string) => {
-    throw new Error(`feature parameter ${name}: ${why}`);
-  };
-  if (!(p.trainEndFrac > 0 && p.trainEndFrac < p.validEndFrac && p.validEndFrac < 1)) bad('trainEndFrac/validEndFrac', 'need 0 < trainEndFrac < validEndFrac < 1');
-  if (!(p.validUserFrac >= 0 && p.testUserFrac > 0 && p.validUserFrac + p.testUserFrac < 1)) bad('validUserFrac/testUserFrac', 'need fractions in [0,1) summing below 1');
-  for (const k of ['sessionGapMinutes', 'priceBands', 'maxLong', 'longSessions', 'maxShort', 'window', 'negatives', 'cfTopK'] as const) {
-    if (!(Number.isInteger(p[k]) && p[k] >= 1)) bad(k, `must be a positive integer, got ${p[k]}`);
-  }
-  if (!(p.subsampleT > 0)) bad('subsampleT', 'must be > 0');
-  if (!(p.negPower >= 0)) bad('negPower', 'must be >= 0');
+const positive = positiveInt;
+export const FeatureParamsSchema = section<FeatureParams>(
+  {
+    seed: z.int({ error: 'must be an integer' }),
+    sessionGapMinutes: positive(),
+    trainEndFrac: z.number().gt(0, { error: 'must be in (0, 1)' }).lt(1, { error: 'must be in (0, 1)' }),
+    validEndFrac: z.number().gt(0, { error: 'must be in (0, 1)' }).lt(1, { error: 'must be in (0, 1)' }),
+    validUserFrac: z.number().min(0, { error: 'must be in [0, 1)' }).lt(1, { error: 'must be in [0, 1)' }),
+    testUserFrac: z.number().gt(0, { error: 'must be in (0, 1)' }).lt(1, { error: 'must be in (0, 1)' }),
+    priceBands: positive(),
+    maxLong: positive(),
+    longSessions: positive(),
+    maxShort: positive(),
+    window: positive(),
+    subsampleT: positiveNumber(),
+    negatives: positive(),
+    negPower: nonNegativeNumber(),
+    cfTopK: positive(),
+  },
+  DEFAULT_FEATURE_PARAMS,
+)
+  .refine((p) => p.trainEndFrac < p.validEndFrac, { error: 'must be below validEndFrac (the train period ends before the valid period)', path: ['trainEndFrac'] })
+  .refine((p) => p.validUserFrac + p.testUserFrac < 1, { error: 'plus validUserFrac must stay below 1', path: ['testUserFrac'] });
+
+export function validateFeatureParams(p: FeatureParams): FeatureParams {
+  return parseConfig('features', FeatureParamsSchema, p);
 }
 
 export const FEATURE_STAGES = ['01_index', '02_sessions', '03_sequences', '04_skipgram', '05_keyword', '06_item_cf'] as const;

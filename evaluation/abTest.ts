@@ -4,11 +4,12 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { affinity, clickProbability } from '../data/generator/clickModel';
 import { Rng, WeightedSampler } from '../data/generator/rng';
 import { attachDatabase, openDatabase } from '../platform/duckdb';
-import { ConstrainedIndex, type ConstrainedIndexOptions } from '../retrieval/constrainedIndex';
+import { ConstrainedIndex } from '../retrieval/constrainedIndex';
 import { ItemCf } from '../retrieval/itemCf';
 import { LiveItems } from '../retrieval/liveItems';
 import { fillFeed, PopularItems } from '../retrieval/popularFallback';
-import { DEFAULT_RECALL, recallFromInterests, type MultiInterestRecallConfig } from '../retrieval/recall';
+import { recallFromInterests } from '../retrieval/recall';
+import { DEFAULT_AB, type AbConfig } from './abConfig';
 import { blendLists, lastDistinct, servingShares, strongInterests } from './rankers';
 import type { Candidate, Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
 import { countBefore, loadAbData, type AbData, type HeldOutSession, type UserLog } from './abData';
@@ -35,55 +36,6 @@ import { latentOf, loadTruth, truthInterestCollapse, type Truth, type TruthUser 
  * Simplifications: simulated clicks are not fed back into item-CF or popularity, and the logged
  *   history was produced by the logging policy, not by either arm.
  */
-
-export interface AbConfig {
-  seed: number;
-  /** Share of users in arm B. */
-  shareB: number;
-  /** Which users (features' user_split) take part. */
-  userSplits: string[];
-  pageSize: number;
-  pagesPerSession: number;
-  pageGapMs: number;
-  /** Logged clicks the interest model sees as long-term history. */
-  maxLongTerm: number;
-  /** Recent clicks item-CF recalls from. */
-  cfRecentClicks: number;
-  cfTopK: number;
-  cfLookbackDays: number;
-  /** How often item-CF and popularity are recomputed (production: daily). */
-  refreshHours: number;
-  popularityWindowHours: number;
-  bootstrapSamples: number;
-  /** Also compute the offline replay estimate (feeds of both arms for every session). */
-  replay: boolean;
-  recall: Omit<MultiInterestRecallConfig, 'size'>;
-  index: ConstrainedIndexOptions;
-  /**
-   * Diagnostics only: 'frozen' computes item-CF and popularity once, from the clicks before the test
-   * start, instead of every refreshHours inside the test period (default 'periodic').
-   */
-  cfRefresh?: 'periodic' | 'frozen';
-}
-
-export const DEFAULT_AB: AbConfig = {
-  seed: 1,
-  shareB: 0.5,
-  userSplits: ['train', 'valid', 'test'],
-  pageSize: 10,
-  pagesPerSession: 2,
-  pageGapMs: 90_000,
-  maxLongTerm: 50,
-  cfRecentClicks: 20,
-  cfTopK: 100,
-  cfLookbackDays: 30,
-  refreshHours: 24,
-  popularityWindowHours: 48,
-  bootstrapSamples: 2000,
-  replay: true,
-  recall: { perRoute: DEFAULT_RECALL.perRoute, categoriesPerInterest: 2, categoryProbe: 50, maxCategoryShare: 0.5 },
-  index: { factory: 'Flat' },
-};
 
 /** Arm B's models: trained ones, or (for checks only) an oracle built from the truth. */
 /** How arm B's interests become a feed: the offline validation's serving choice (absent: the recall config's). */
@@ -403,7 +355,6 @@ async function openAbData(inputs: { featuresDb: string; tagsDb: string }, config
 
 export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB, progress: (m: string) => void = () => {}): Promise<AbReport> {
   const t0 = Date.now();
-  validateAbConfig(config);
   const { db, conn, data } = await openAbData(inputs, config);
   try {
     const truth = await loadTruth(conn, inputs.datasetDir, data.catalogue.itemIds.length);
@@ -521,7 +472,6 @@ export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB,
  */
 export async function runReplayOnly(inputs: ReplayInputs, config: AbConfig = DEFAULT_AB, progress: (m: string) => void = () => {}): Promise<ReplayOnlyReport> {
   const t0 = Date.now();
-  validateAbConfig(config);
   const { db, conn, data } = await openAbData(inputs, config);
   try {
     const armB = inputs.armB;
@@ -718,15 +668,3 @@ function armReport(label: string, s: ArmState, liveItemsSeen: number, replay: bo
   }
   return report;
 }
-
-function validateAbConfig(c: AbConfig): void {
-  if (!(c.shareB > 0 && c.shareB < 1)) throw new Error(`shareB must be in (0, 1), got ${c.shareB}`);
-  for (const k of ['pageSize', 'pagesPerSession', 'maxLongTerm', 'cfRecentClicks', 'cfTopK', 'bootstrapSamples'] as const) {
-    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`A/B config ${k} must be a positive integer, got ${c[k]}`);
-  }
-  for (const k of ['pageGapMs', 'cfLookbackDays', 'refreshHours', 'popularityWindowHours'] as const) {
-    if (!(c[k] > 0)) throw new Error(`A/B config ${k} must be positive, got ${c[k]}`);
-  }
-  if (c.userSplits.length === 0) throw new Error('A/B config userSplits is empty');
-}
-

@@ -1,8 +1,9 @@
-import { CurioError } from '../platform/errors';
+import { z } from 'zod';
+import { ConfigError, flag, nonNegativeInt, nonNegativeNumber, oneOf, parseConfig, positiveInt, positiveNumber, section, type SectionShape } from '../platform/schema';
 /**
  * Model configurations with their defaults, each choice named and explained where it is made.
- * Every field is logged as an MLflow param; `validateConfig` rejects impossible values before any
- * training starts.
+ * Every field is logged as an MLflow param; the schemas below reject impossible values at the
+ * retrain's validate stage, before any training starts.
  */
 
 export interface ItemUnitConfig {
@@ -239,99 +240,100 @@ export const DEFAULT_MULTI_INTEREST: MultiInterestConfig = {
   seed: 7,
 };
 
-export class ConfigError extends CurioError {
-  constructor(message: string) {
-    super(message, { type: 'ConfigError', retryable: false });
+const ITEM_UNIT_SHAPE: SectionShape<ItemUnitConfig> = {
+  dim: positiveInt(),
+  tagEmbeddingDim: positiveInt(),
+  sellerEmbeddingDim: positiveInt(),
+  priceEmbeddingDim: positiveInt(),
+  categoryEmbeddingDim: positiveInt(),
+  hiddenUnits: positiveInt(),
+  maxTags: positiveInt(),
+  minSellerItems: nonNegativeInt(),
+  timePeriods: z.array(positiveNumber(), { error: 'must be a list of positive numbers of days' }),
+  loss: z.literal('bce', { error: "must be 'bce'" }),
+  logitScale: positiveNumber(),
+  epochs: positiveInt(),
+  batchSize: positiveInt(),
+  learningRate: positiveNumber(),
+  seed: z.int({ error: 'must be an integer' }),
+};
+export const ItemUnitSchema = section(ITEM_UNIT_SHAPE, DEFAULT_ITEM_UNIT);
+
+export const Item2VecSchema = section<Item2VecConfig>(
+  { dim: positiveInt(), epochs: positiveInt(), batchSize: positiveInt(), learningRate: positiveNumber(), logitScale: positiveNumber(), seed: z.int({ error: 'must be an integer' }) },
+  DEFAULT_ITEM2VEC,
+);
+
+const NegativesSchema = section<NegativeSampling>(
+  { random: nonNegativeInt(), popular: nonNegativeInt(), popularityPower: nonNegativeNumber(), inBatch: flag() },
+  DEFAULT_KEYWORD.negatives,
+).refine((n) => n.random + n.popular > 0 || n.inBatch, { error: 'need at least one kind of negative' });
+
+export const KeywordSchema = section<KeywordConfig>(
+  {
+    dim: positiveInt(),
+    tokenEmbeddingDim: positiveInt(),
+    hiddenUnits: positiveInt(),
+    maxTokens: positiveInt(),
+    oovBuckets: positiveInt(),
+    minTokenCount: positiveInt(),
+    transfer: flag(),
+    frozenEpochs: nonNegativeInt(),
+    negatives: NegativesSchema,
+    titlePairRatio: nonNegativeNumber(),
+    logitScale: positiveNumber(),
+    epochs: positiveInt(),
+    batchSize: positiveInt(),
+    learningRate: positiveNumber(),
+    seed: z.int({ error: 'must be an integer' }),
+  },
+  DEFAULT_KEYWORD,
+).refine((k) => k.frozenEpochs <= k.epochs, { error: 'must be in [0, epochs]', path: ['frozenEpochs'] });
+
+export const MultiInterestSchema = section<MultiInterestConfig>(
+  {
+    interests: z.int({ error: '(K) must be >= 1' }).min(1, { error: '(K) must be >= 1' }),
+    extraction: oneOf(['self_attentive', 'dynamic_routing']),
+    itemTower: oneOf(['joint', 'frozen']),
+    attentionHidden: positiveInt(),
+    routingIterations: positiveInt(),
+    routingMaps: oneOf(['shared', 'per_interest']),
+    maxLong: positiveInt(),
+    maxShort: positiveInt(),
+    fusion: oneOf(['sigmoid_gate', 'interest_attention', 'session_channel', 'none']),
+    sessionFallbackClicks: positiveInt(),
+    selection: oneOf(['hard', 'soft']),
+    selectionTemperature: positiveNumber(),
+    lambda: z.number({ error: '(λ) must be >= 0' }).min(0, { error: '(λ) must be >= 0' }),
+    metricLoss: oneOf(['cosine', 'squared_cosine', 'hinge']),
+    metricMargin: z.number({ error: 'must be in (−1, 1)' }).gt(-1, { error: 'must be in (−1, 1)' }).lt(1, { error: 'must be in (−1, 1)' }),
+    sampledNegatives: positiveInt(),
+    inBatchNegatives: flag(),
+    logQCorrection: flag(),
+    logitScale: positiveNumber(),
+    epochs: positiveInt(),
+    batchSize: positiveInt(),
+    learningRate: positiveNumber(),
+    seed: z.int({ error: 'must be an integer' }),
+  },
+  DEFAULT_MULTI_INTEREST,
+).refine((c) => c.sessionFallbackClicks <= c.maxLong, { error: 'must be an integer in [1, maxLong]', path: ['sessionFallbackClicks'] });
+
+/** The keyword model's item tower is initialised from the item-unit tower only when their dimensions agree. */
+export function checkKeywordTransfer(keyword: KeywordConfig, itemDim: number): void {
+  if (keyword.transfer && keyword.dim !== itemDim) {
+    throw new ConfigError(`invalid configuration: keyword.dim must equal the item-unit dimension ${itemDim} to transfer its tower, got ${keyword.dim}`);
   }
 }
 
-type Rule = [field: string, ok: boolean, why: string];
-
-function check(model: string, rules: Rule[]): void {
-  const bad = rules.filter(([, ok]) => !ok).map(([f, , why]) => `${model}.${f} ${why}`);
-  if (bad.length) throw new ConfigError(`impossible configuration: ${bad.join('; ')}`);
-}
-
-const posInt = (v: number) => Number.isInteger(v) && v >= 1;
-const posNum = (v: number) => Number.isFinite(v) && v > 0;
-
-export function validateItemUnit(c: ItemUnitConfig): void {
-  check('itemUnit', [
-    ['dim', posInt(c.dim), `must be a positive integer, got ${c.dim}`],
-    ['tagEmbeddingDim', posInt(c.tagEmbeddingDim), `must be a positive integer, got ${c.tagEmbeddingDim}`],
-    ['sellerEmbeddingDim', posInt(c.sellerEmbeddingDim), `must be a positive integer, got ${c.sellerEmbeddingDim}`],
-    ['priceEmbeddingDim', posInt(c.priceEmbeddingDim), `must be a positive integer, got ${c.priceEmbeddingDim}`],
-    ['categoryEmbeddingDim', posInt(c.categoryEmbeddingDim), `must be a positive integer, got ${c.categoryEmbeddingDim}`],
-    ['hiddenUnits', posInt(c.hiddenUnits), `must be a positive integer, got ${c.hiddenUnits}`],
-    ['maxTags', posInt(c.maxTags), `must be a positive integer, got ${c.maxTags}`],
-    ['minSellerItems', Number.isInteger(c.minSellerItems) && c.minSellerItems >= 0, `must be a non-negative integer, got ${c.minSellerItems}`],
-    ['timePeriods', Array.isArray(c.timePeriods) && c.timePeriods.every((p) => Number.isFinite(p) && p > 0), `must be a list of positive numbers of days, got ${JSON.stringify(c.timePeriods)}`],
-    ['loss', c.loss === 'bce', `must be 'bce', got ${String(c.loss)}`],
-    ['logitScale', posNum(c.logitScale), `must be > 0, got ${c.logitScale}`],
-    ['epochs', posInt(c.epochs), `must be a positive integer, got ${c.epochs}`],
-    ['batchSize', posInt(c.batchSize), `must be a positive integer, got ${c.batchSize}`],
-    ['learningRate', posNum(c.learningRate), `must be > 0, got ${c.learningRate}`],
-  ]);
-}
-
-export function validateItem2Vec(c: Item2VecConfig): void {
-  check('item2vec', [
-    ['dim', posInt(c.dim), `must be a positive integer, got ${c.dim}`],
-    ['epochs', posInt(c.epochs), `must be a positive integer, got ${c.epochs}`],
-    ['batchSize', posInt(c.batchSize), `must be a positive integer, got ${c.batchSize}`],
-    ['learningRate', posNum(c.learningRate), `must be > 0, got ${c.learningRate}`],
-    ['logitScale', posNum(c.logitScale), `must be > 0, got ${c.logitScale}`],
-  ]);
-}
-
-export function validateKeyword(c: KeywordConfig, itemDim?: number): void {
-  check('keyword', [
-    ['dim', posInt(c.dim), `must be a positive integer, got ${c.dim}`],
-    ['dim', itemDim === undefined || !c.transfer || c.dim === itemDim, `must equal the item-unit dimension ${itemDim} to transfer its tower, got ${c.dim}`],
-    ['tokenEmbeddingDim', posInt(c.tokenEmbeddingDim), `must be a positive integer, got ${c.tokenEmbeddingDim}`],
-    ['hiddenUnits', posInt(c.hiddenUnits), `must be a positive integer, got ${c.hiddenUnits}`],
-    ['maxTokens', posInt(c.maxTokens), `must be a positive integer, got ${c.maxTokens}`],
-    ['oovBuckets', posInt(c.oovBuckets), `must be a positive integer, got ${c.oovBuckets}`],
-    ['frozenEpochs', Number.isInteger(c.frozenEpochs) && c.frozenEpochs >= 0 && c.frozenEpochs <= c.epochs, `must be in [0, epochs], got ${c.frozenEpochs}`],
-    ['negatives', c.negatives.random >= 0 && c.negatives.popular >= 0 && Number.isInteger(c.negatives.random) && Number.isInteger(c.negatives.popular), 'counts must be non-negative integers'],
-    ['negatives', c.negatives.random + c.negatives.popular > 0 || c.negatives.inBatch, 'need at least one kind of negative'],
-    ['negatives.popularityPower', c.negatives.popularityPower >= 0, `must be >= 0, got ${c.negatives.popularityPower}`],
-    ['titlePairRatio', c.titlePairRatio >= 0, `must be >= 0, got ${c.titlePairRatio}`],
-    ['logitScale', posNum(c.logitScale), `must be > 0, got ${c.logitScale}`],
-    ['epochs', posInt(c.epochs), `must be a positive integer, got ${c.epochs}`],
-    ['batchSize', posInt(c.batchSize), `must be a positive integer, got ${c.batchSize}`],
-    ['learningRate', posNum(c.learningRate), `must be > 0, got ${c.learningRate}`],
-  ]);
-}
-
-const FUSIONS: readonly MultiInterestConfig['fusion'][] = ['sigmoid_gate', 'interest_attention', 'session_channel', 'none'];
-const METRIC_LOSSES: readonly MultiInterestConfig['metricLoss'][] = ['cosine', 'squared_cosine', 'hinge'];
-
-export function validateMultiInterest(c: MultiInterestConfig): void {
-  check('multiInterest', [
-    ['interests', posInt(c.interests), `(K) must be >= 1, got ${c.interests}`],
-    ['attentionHidden', posInt(c.attentionHidden), `must be a positive integer, got ${c.attentionHidden}`],
-    ['maxLong', posInt(c.maxLong), `must be a positive integer, got ${c.maxLong}`],
-    ['maxShort', posInt(c.maxShort), `must be a positive integer, got ${c.maxShort}`],
-    ['itemTower', c.itemTower === 'joint' || c.itemTower === 'frozen', `must be 'joint' or 'frozen', got ${String(c.itemTower)}`],
-    ['extraction', c.extraction === 'self_attentive' || c.extraction === 'dynamic_routing', `must be 'self_attentive' or 'dynamic_routing', got ${String(c.extraction)}`],
-    ['routingIterations', posInt(c.routingIterations), `must be a positive integer, got ${c.routingIterations}`],
-    ['routingMaps', c.routingMaps === 'shared' || c.routingMaps === 'per_interest', `must be 'shared' or 'per_interest', got ${String(c.routingMaps)}`],
-    ['fusion', FUSIONS.includes(c.fusion), `must be one of ${FUSIONS.join(', ')}, got ${String(c.fusion)}`],
-    ['sessionFallbackClicks', posInt(c.sessionFallbackClicks) && c.sessionFallbackClicks <= c.maxLong, `must be an integer in [1, maxLong], got ${c.sessionFallbackClicks}`],
-    ['selection', c.selection === 'hard' || c.selection === 'soft', `must be 'hard' or 'soft', got ${String(c.selection)}`],
-    ['selectionTemperature', posNum(c.selectionTemperature), `must be > 0, got ${c.selectionTemperature}`],
-    ['lambda', Number.isFinite(c.lambda) && c.lambda >= 0, `(λ) must be >= 0, got ${c.lambda}`],
-    ['metricLoss', METRIC_LOSSES.includes(c.metricLoss), `must be one of ${METRIC_LOSSES.join(', ')}, got ${String(c.metricLoss)}`],
-    ['metricMargin', Number.isFinite(c.metricMargin) && c.metricMargin > -1 && c.metricMargin < 1, `must be in (−1, 1), got ${c.metricMargin}`],
-    ['inBatchNegatives', typeof c.inBatchNegatives === 'boolean', `must be true or false, got ${String(c.inBatchNegatives)}`],
-    ['logQCorrection', typeof c.logQCorrection === 'boolean', `must be true or false, got ${String(c.logQCorrection)}`],
-    ['sampledNegatives', posInt(c.sampledNegatives), `must be a positive integer, got ${c.sampledNegatives}`],
-    ['logitScale', posNum(c.logitScale), `must be > 0, got ${c.logitScale}`],
-    ['epochs', posInt(c.epochs), `must be a positive integer, got ${c.epochs}`],
-    ['batchSize', posInt(c.batchSize), `must be a positive integer, got ${c.batchSize}`],
-    ['learningRate', posNum(c.learningRate), `must be > 0, got ${c.learningRate}`],
-  ]);
+// For code that builds a config by hand (benchmarks, tests): the same schemas the validate stage uses.
+export const validateItemUnit = (c: ItemUnitConfig): ItemUnitConfig => parseConfig('itemUnit', ItemUnitSchema, c);
+export const validateItem2Vec = (c: Item2VecConfig): Item2VecConfig => parseConfig('item2vec', Item2VecSchema, c);
+export const validateMultiInterest = (c: MultiInterestConfig): MultiInterestConfig => parseConfig('multiInterest', MultiInterestSchema, c);
+export function validateKeyword(c: KeywordConfig, itemDim?: number): KeywordConfig {
+  const parsed = parseConfig('keyword', KeywordSchema, c);
+  if (itemDim !== undefined) checkKeywordTransfer(parsed, itemDim);
+  return parsed;
 }
 
 /** Flattens a config into MLflow params (`prefix.field`). */

@@ -43,12 +43,11 @@ import {
   type MethodMetrics,
 } from '../evaluation/userEval';
 import { clusterHistory, DEFAULT_HISTORY_CLUSTERS, type HistoryClusterConfig } from '../models/historyClusters';
-import { openStageDatabases } from '../models/itemFeatures';
 import { ConstrainedIndex } from '../retrieval/constrainedIndex';
 import { loadEvalUsers } from '../models/sequences';
 import { readItemVectors } from '../models/vectorFiles';
-import { attachDatabase, openDatabase, readColumns } from '../platform/duckdb';
-import { loadPopularity, readPopularity } from '../evaluation/popularity';
+import { attachDatabase, openDatabase } from '../platform/duckdb';
+import { readPopularity } from '../evaluation/popularity';
 import type { MultiInterestReport, StageIo } from './modelStages';
 import { CO_TRAINED_ITEM_VECTORS, MULTI_INTEREST_SESSION_QUERIES, YOUTUBE_DNN_ITEM_VECTORS, YOUTUBE_DNN_SESSION_QUERIES } from './stageFiles';
 
@@ -139,11 +138,6 @@ function summarise(set: SessionSet): SessionSetSummary {
     notOnSale: set.clicks.notOnSale,
     period: { start: new Date(set.period.start).toISOString(), end: new Date(set.period.end).toISOString() },
   };
-}
-
-interface Vectors {
-  vectors: Float32Array;
-  dim: number;
 }
 
 /** A user model's queries per session of a split, from its stage's file. */

@@ -1,14 +1,10 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ItemSearch } from '../evaluation/fullRanking';
 import { evaluateKeyword, type KeywordMetrics } from '../evaluation/keywordEval';
 import { evaluateNextClick, loadNextClickPairs, nextClickPopularity, type NextClickResult } from '../evaluation/nextClick';
 import {
-  loadItemCf,
   rankByInterests,
-  rankByItemCf,
-  rankByMeanVector,
-  rankByPopularity,
   scoreRankings,
   type DiversityContext,
   type MethodMetrics,
@@ -23,7 +19,7 @@ import {
   type KeywordConfig,
   type MultiInterestConfig,
 } from '../models/config';
-import { loadItemFeatures, openStageDatabases, type ItemFeatures } from '../models/itemFeatures';
+import { loadItemFeatures, type ItemFeatures } from '../models/itemFeatures';
 import { computeItemVectors, item2vecVectors, loadSkipGramPairs, trainItem2Vec, trainItemUnit } from '../models/itemUnit';
 import { computeQueryVectors, loadKeywordData, trainKeywordModel } from '../models/keywordDssm';
 import { computeInterests, interestCollapse, longTermInterestModel, trainUserModel } from '../models/multiInterest';

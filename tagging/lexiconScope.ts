@@ -19,7 +19,7 @@ import type { Entity } from './entityRecognizer';
  */
 
 export type LexiconScopeMode = 'auto' | 'on' | 'off';
-export const LEXICON_SCOPE_MODES: readonly LexiconScopeMode[] = ['auto', 'on', 'off'];
+export const LEXICON_SCOPE_MODES = ['auto', 'on', 'off'] as const satisfies readonly LexiconScopeMode[];
 
 export interface LexiconScope {
   inScope: boolean;

@@ -2,8 +2,9 @@ import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { zho as chineseStopWordList } from 'stopword';
 import { FLOAT, LIST, VARCHAR, type DuckDBAppender } from '@duckdb/node-api';
-import { ConfigError } from '../models/config';
+import { z } from 'zod';
 import { attachDatabase, openDatabase, runSqlFile, discardDatabase } from '../platform/duckdb';
+import { nonNegativeInt, nonNegativeNumber, oneOf, parseConfig, positiveInt, section } from '../platform/schema';
 import { kmeans } from '../platform/faiss';
 import { assignCategories, UNCATEGORISED, type CategoryItem, type CategoryReport } from './assignCategories';
 import { EntityRecognizer, normalizeTitle, type Entity } from './entityRecognizer';
@@ -55,18 +56,34 @@ export const DEFAULT_TAGGING: TaggingParams = {
   categoryClusters: 0,
 };
 
-/** Rejects settings tagging cannot run with (non-retryable ConfigError). */
-export function validateTaggingParams(p: TaggingParams): void {
-  const bad: string[] = [];
-  if (!LEXICON_SCOPE_MODES.includes(p.lexiconScope)) bad.push(`lexiconScope must be one of ${LEXICON_SCOPE_MODES.join(', ')}, got ${JSON.stringify(p.lexiconScope)}`);
-  if (!(p.lexiconMinCoverage >= 0 && p.lexiconMinCoverage <= 1)) bad.push(`lexiconMinCoverage must be in [0, 1], got ${p.lexiconMinCoverage}`);
-  if (!(p.categoryHeldOutShare > 0 && p.categoryHeldOutShare < 1)) bad.push(`categoryHeldOutShare must be in (0, 1), got ${p.categoryHeldOutShare}`);
-  if (!(Number.isInteger(p.categoryClusters) && p.categoryClusters >= 0)) bad.push(`categoryClusters must be an integer >= 0, got ${p.categoryClusters}`);
-  if (!(p.mining.maxItemShare > 0 && p.mining.maxItemShare <= 1)) bad.push(`mining.maxItemShare must be in (0, 1], got ${p.mining.maxItemShare}`);
-  if (!Array.isArray(p.categorySynonyms) || !p.categorySynonyms.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((x) => typeof x === 'string'))) {
-    bad.push('categorySynonyms must be a list of [raw, canonical] string pairs');
-  }
-  if (bad.length > 0) throw new ConfigError(`impossible tagging configuration: ${bad.join('; ')}`);
+const MiningSchema = section<MiningParams>(
+  {
+    minCount: positiveInt(),
+    minPmi: z.number({ error: 'must be a number' }),
+    minBoundaryEntropy: nonNegativeNumber(),
+    maxN: positiveInt(),
+    maxItemShare: z.number().gt(0, { error: 'must be in (0, 1]' }).max(1, { error: 'must be in (0, 1]' }),
+  },
+  DEFAULT_MINING,
+);
+
+export const TaggingSchema = section<TaggingParams>(
+  {
+    seed: z.int({ error: 'must be an integer' }),
+    visualClusters: nonNegativeInt(),
+    mining: MiningSchema,
+    lexiconScope: oneOf(LEXICON_SCOPE_MODES),
+    lexiconMinCoverage: z.number().min(0, { error: 'must be in [0, 1]' }).max(1, { error: 'must be in [0, 1]' }),
+    categorySynonyms: z.array(z.tuple([z.string(), z.string()]), { error: 'must be a list of [raw, canonical] string pairs' }),
+    categoryHeldOutShare: z.number().gt(0, { error: 'must be in (0, 1)' }).lt(1, { error: 'must be in (0, 1)' }),
+    categoryClusters: nonNegativeInt(),
+  },
+  DEFAULT_TAGGING,
+);
+
+/** Fills what an older settings object lacks and rejects what tagging cannot run with (non-retryable ConfigError). */
+export function validateTaggingParams(p: TaggingParams): TaggingParams {
+  return parseConfig('tagging', TaggingSchema, p);
 }
 
 export interface TaggingReport {
@@ -133,8 +150,7 @@ export async function tagItems(
   progress: (m: string) => void = () => {},
 ): Promise<TaggingReport> {
   // Settings resolved before a field existed (a workflow started on an older version and retried) get its default.
-  const params: TaggingParams = { ...DEFAULT_TAGGING, ...given, mining: { ...DEFAULT_MINING, ...given.mining } };
-  validateTaggingParams(params);
+  const params = validateTaggingParams(given);
   const t0 = Date.now();
   const target = resolve(out);
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}`);

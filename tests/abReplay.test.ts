@@ -5,7 +5,8 @@ import { buildFeatures } from '../data/features';
 import { generateMarketplace } from '../data/generator/generate';
 import { loadDataset } from '../data/loadDataset';
 import { formatAbReport } from '../evaluation/abReport';
-import { DEFAULT_AB, hasTruth, runAbTest, runReplayOnly, type ArmBModels, type ReplayOnlyReport } from '../evaluation/abTest';
+import { DEFAULT_AB } from '../evaluation/abConfig';
+import { hasTruth, runAbTest, runReplayOnly, type ArmBModels, type ReplayOnlyReport } from '../evaluation/abTest';
 import { tagItems } from '../tagging/tagItems';
 import { randomQueries } from './helpers/retrievalFixtures';
 

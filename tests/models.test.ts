@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { generateMarketplace } from '../data/generator/generate';
 import { hitAt, ndcgAt, recallAt, intraListDiversity } from '../evaluation/metrics';
 import {
-  ConfigError,
   DEFAULT_ITEM2VEC,
   DEFAULT_ITEM_UNIT,
   DEFAULT_KEYWORD,
@@ -13,6 +12,7 @@ import {
   validateKeyword,
   validateMultiInterest,
 } from '../models/config';
+import { ConfigError } from '../platform/schema';
 import { loadItemFeatures, type ItemFeatures } from '../models/itemFeatures';
 import { computeItemVectors, loadSkipGramPairs, trainItemUnit, type SkipGramPairs } from '../models/itemUnit';
 import { trainUserModel } from '../models/multiInterest';

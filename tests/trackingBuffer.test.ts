@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trackingCommand } from '../cli/commands/tracking';
 import { Journal } from '../experiments/journal';
 import { fromKeyValues, MlflowClient, type Run } from '../experiments/mlflowClient';
-import { retrainRef, TAGS } from '../experiments/naming';
+import { TAGS } from '../experiments/naming';
 import { mlflowPython } from '../platform/paths';
 import { startService, stopService, type ServiceSpec } from '../services/processManager';
 import { freePort } from '../platform/freePort';
@@ -57,7 +57,7 @@ describe('Journal', () => {
     expect(ids).toHaveLength(30);
     const ops = await Promise.all(ids.map(async (id) => (await j.read(id))!.op.n));
     expect(ops).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    expect(require('node:fs').readFileSync(join(j.blobDir(first.id), 'a/b.bin'), 'utf8')).toBe('v1');
+    expect(readFileSync(join(j.blobDir(first.id), 'a/b.bin'), 'utf8')).toBe('v1');
     await j.remove(first.id);
     expect(existsSync(j.blobDir(first.id))).toBe(false);
     expect(await j.count()).toBe(29);
@@ -82,7 +82,7 @@ describe('Journal', () => {
     expect(order).toEqual(['a-start', 'a-end', 'b']);
 
     // A crashed holder (a pid that no longer exists on this host) does not block forever.
-    writeFileSync(join(dir, 'flush.lock'), JSON.stringify({ token: 'dead', pid: 2 ** 22 + 12345, host: require('node:os').hostname(), since: 0 }));
+    writeFileSync(join(dir, 'flush.lock'), JSON.stringify({ token: 'dead', pid: 2 ** 22 + 12345, host: hostname(), since: 0 }));
     expect(await j.withLock(async () => 'taken', { waitMs: 2000 })).toEqual({ acquired: true, value: 'taken' });
   });
 });

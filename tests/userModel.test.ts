@@ -21,7 +21,8 @@ import {
 } from '../evaluation/rankers';
 import { ConstrainedIndex } from '../retrieval/constrainedIndex';
 import { truthInterestCollapse, type Truth } from '../evaluation/truth';
-import { ConfigError, DEFAULT_ITEM_UNIT, DEFAULT_MULTI_INTEREST, validateMultiInterest, type MultiInterestConfig } from '../models/config';
+import { DEFAULT_ITEM_UNIT, DEFAULT_MULTI_INTEREST, validateMultiInterest, type MultiInterestConfig } from '../models/config';
+import { ConfigError } from '../platform/schema';
 import type { ItemFeatures } from '../models/itemFeatures';
 import { buildItemUnitModel, computeItemVectors } from '../models/itemUnit';
 import { clusterHistory, DEFAULT_HISTORY_CLUSTERS } from '../models/historyClusters';

@@ -20,7 +20,7 @@ import { defineSearchAttributeKey, type RetryPolicy } from '@temporalio/common';
 import type { PipelineActivities } from '../activities/pipeline';
 import type { TrainingActivities } from '../activities/training';
 import type { TrackingHandle } from '../activities/trackingActivities';
-import type { ResolvedConfig } from '../pipeline/retrainConfig';
+import type { ResolvedConfig } from '../config/retrainConfig';
 import { PIPELINE_TASK_QUEUE, TRAINING_TASK_QUEUE } from './taskQueues';
 import {
   ABORT_SIGNAL,
@@ -106,8 +106,6 @@ function describe(rows: StageRow[]): string {
  */
 export async function retrainRecall(input: RetrainInput): Promise<RetrainResult> {
   const info = workflowInfo();
-  const hb = Number(input?.timeouts?.trainingHeartbeatSeconds ?? 60);
-  training = trainingActivities(Number.isFinite(hb) && hb >= 5 ? hb : 60);
   const rows: StageRow[] = STAGES.map((stage) => ({ stage, status: 'pending', attempt: 0 }));
   const overrides: Record<string, unknown>[] = [];
   let retryRequest: RetryStageArgs | undefined;
@@ -223,6 +221,10 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
   }
 
   cfg = await stage('validate', () => data.resolveConfig({ retrain: input, overrides }));
+  // The validate stage checked the timeouts (5 s to 1 h); a config resolved before they were part of
+  // it (a recorded history) has none and gets the default it had then.
+  const hb = (cfg as Partial<ResolvedConfig>).timeouts?.trainingHeartbeatSeconds ?? 60;
+  training = trainingActivities(hb);
   const scale = (cfg as ResolvedConfig).data.generate?.scale ?? 'custom';
   upsertSearchAttributes([
     { key: SCALE_KEY, value: scale },
@@ -269,7 +271,7 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
       const p: Promise<void> = executeChild(lambdaTrial, {
         workflowId: `${info.workflowId}-lambda-${lambda}-attempt-${row.attempt}`,
         taskQueue: PIPELINE_TASK_QUEUE,
-        args: [{ features, tags, itemEmbedding, config: c(), lambda, tracking: key(), heartbeatSeconds: hb >= 5 ? hb : 60 }],
+        args: [{ features, tags, itemEmbedding, config: c(), lambda, tracking: key(), heartbeatSeconds: hb }],
       }).then((r) => {
         results.push(r);
       });

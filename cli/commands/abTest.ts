@@ -2,7 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatAbReport } from '../../evaluation/abReport';
-import { DEFAULT_AB, hasTruth, runAbTest, runReplayOnly, type AbConfig, type AbInputs, type AbReport, type ArmBModels, type ReplayOnlyReport } from '../../evaluation/abTest';
+import { DEFAULT_AB, validateAbConfig, type AbConfig } from '../../evaluation/abConfig';
+import { hasTruth, runAbTest, runReplayOnly, type AbInputs, type AbReport, type ArmBModels, type ReplayOnlyReport } from '../../evaluation/abTest';
 import { noisyOracle, truthOracle } from '../../evaluation/oracleModel';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
@@ -68,7 +69,7 @@ export const abTestCommand: Command = {
     if (!(noise >= 0)) throw new CliError(`--noise must be a number >= 0, got '${values.noise}'`);
     const cfRefresh = values['cf-refresh'];
     if (cfRefresh !== 'periodic' && cfRefresh !== 'frozen') throw new CliError(`--cf-refresh must be periodic or frozen, got '${cfRefresh}'`);
-    const config: AbConfig = { ...DEFAULT_AB, seed, index: { factory: values.factory ?? 'Flat' }, cfRefresh };
+    const config: AbConfig = validateAbConfig({ ...DEFAULT_AB, seed, index: { factory: values.factory ?? 'Flat' }, cfRefresh });
     const truthThere = hasTruth(data);
     const progress = (m: string) => console.log(`  ${m}`);
 

@@ -4,7 +4,7 @@ import { CliError } from '../../cli/cliError';
 import { DataValidationError } from '../../data/validationError';
 import { MlflowError } from '../../experiments/mlflowClient';
 import { TrackingError } from '../../experiments/tracking';
-import { ConfigError } from '../../models/config';
+import { ConfigError } from '../../platform/schema';
 import { SqlError } from '../../platform/duckdb';
 import { CurioError } from '../../platform/errors';
 
