@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -62,17 +63,25 @@ export function heartbeater(stage: string): { progress: (p: Progress) => void; p
 export async function runStage<R>(
   stage: string,
   keyInput: unknown,
-  produce: (io: { out: string; scratch: string; onProgress: (p: Progress) => void; phase: (name: string) => void }) => Promise<R>,
+  produce: (io: { out: string; scratch: string; onProgress: (p: Progress) => void; phase: (name: string) => void; signal: AbortSignal }) => Promise<R>,
   summarize: (report: R) => Record<string, number | string>,
 ): Promise<{ ref: StageRef; report: R }> {
   const key = contentKey(keyInput);
   const hb = heartbeater(stage);
+  const ctx = Context.current();
   try {
-    const { dir, manifest, reused } = await produceStage(artifactsRoot(), stage, key, (io) =>
-      produce({ ...io, onProgress: hb.progress, phase: hb.phase }),
+    // The attempt's own scratch and output folders: a timed-out attempt still running (its worker
+    // alive but late) cannot touch its retry's, and whichever finishes first publishes the stage.
+    const attempt = `attempt-${ctx.info.attempt}-${randomUUID().slice(0, 8)}`;
+    const { dir, manifest, reused } = await produceStage(
+      artifactsRoot(),
+      stage,
+      key,
+      (io) => produce({ ...io, onProgress: hb.progress, phase: hb.phase, signal: ctx.cancellationSignal }),
+      { attempt },
     );
     // The activity attempt that finished the stage: above 1 means Temporal retried it (e.g. after a worker died).
-    const summary = { ...summarize(manifest.report), activityAttempt: Context.current().info.attempt };
+    const summary = { ...summarize(manifest.report), activityAttempt: ctx.info.attempt };
     return { ref: { stage, key, dir, digest: folderDigest(manifest), reused, summary }, report: manifest.report };
   } catch (err) {
     throw toFailure(err);

@@ -3,7 +3,7 @@ import { tf } from '../platform/tf';
 import type { Item2VecConfig, ItemUnitConfig } from './config';
 import { itemInputs, type ItemFeatures } from './itemFeatures';
 import { L2Normalize, WeightedBag } from './layers';
-import { EmptyTrainingSetError, train, trainableVariables, type Progress, type TrainResult } from './training';
+import { EmptyTrainingSetError, fromOptions, train, trainableVariables, type TrainOptions, type TrainResult } from './training';
 
 /**
  * Item embeddings (DeepMF with an item-unit network): an item's vector is an MLP over its pooled
@@ -130,11 +130,6 @@ function batchLoss(model: tf.LayersModel, p: PairBatch, scale: number, offset: n
   return pairLoss(tf.gather(v, p.left), tf.gather(v, p.right), p.labels, scale, offset);
 }
 
-export interface TrainOptions {
-  checkpointDir?: string;
-  onProgress?: (p: Progress) => void;
-}
-
 export async function trainItemUnit(
   cfg: ItemUnitConfig,
   f: ItemFeatures,
@@ -161,22 +156,29 @@ async function trainOnPairs(
   const offset = priorLogOdds(pairs);
   const optimizer = tf.train.adam(cfg.learningRate);
   const vars = trainableVariables(model);
-  const result = await train<PairBatch>({
-    name,
-    examples: pairs.label.length,
-    epochs: cfg.epochs,
-    batchSize: cfg.batchSize,
-    seed: cfg.seed,
-    optimizer,
-    models: [model],
-    variables: () => vars,
-    batch: (rows) => pairBatch(pairs, rows, inputsOf),
-    loss: (p) => batchLoss(model, p, cfg.logitScale, offset),
-    disposeBatch: disposePairBatch,
-    ...(opts.checkpointDir ? { checkpointDir: opts.checkpointDir } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-  });
-  optimizer.dispose();
+  let result: TrainResult;
+  try {
+    result = await train<PairBatch>({
+      name,
+      examples: pairs.label.length,
+      epochs: cfg.epochs,
+      batchSize: cfg.batchSize,
+      seed: cfg.seed,
+      optimizer,
+      models: [model],
+      variables: () => vars,
+      batch: (rows) => pairBatch(pairs, rows, inputsOf),
+      loss: (p) => batchLoss(model, p, cfg.logitScale, offset),
+      disposeBatch: disposePairBatch,
+      ...fromOptions(opts),
+    });
+  } catch (err) {
+    // A cancelled or failed training leaves nothing behind in a long-lived worker.
+    model.dispose();
+    throw err;
+  } finally {
+    optimizer.dispose();
+  }
   return { model, result };
 }
 

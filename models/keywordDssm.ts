@@ -6,7 +6,7 @@ import type { ItemUnitConfig, KeywordConfig } from './config';
 import { itemInputs, timeCode, type ItemFeatures } from './itemFeatures';
 import { buildItemUnitModel } from './itemUnit';
 import { L2Normalize, WeightedBag } from './layers';
-import { EmptyTrainingSetError, train, trainableVariables, type Progress, type TrainResult } from './training';
+import { EmptyTrainingSetError, fromOptions, train, trainableVariables, type TrainOptions, type TrainResult } from './training';
 
 /**
  * Keyword intent embedding: a dual-tower DSSM that maps search keywords into the item space.
@@ -163,7 +163,7 @@ export async function trainKeywordModel(
   pairs: KeywordPairs,
   popularity: Float64Array,
   pretrained: tf.LayersModel | undefined,
-  opts: { checkpointDir?: string; onProgress?: (p: Progress) => void; name?: string } = {},
+  opts: TrainOptions & { name?: string } = {},
 ): Promise<KeywordModel> {
   const name = opts.name ?? (cfg.transfer ? 'keyword_dssm' : 'keyword_dssm_no_transfer');
   if (pairs.items.length === 0) throw new EmptyTrainingSetError(name, 'no search → click or title → item pairs in the training period');
@@ -191,66 +191,74 @@ export async function trainKeywordModel(
   const popSampler = popular.length > 0 ? new WeightedSampler(popular, popular.map((i) => Math.pow(popularity[i] as number, cfg.negatives.popularityPower))) : undefined;
   const optimizer = tf.train.adam(cfg.learningRate);
 
-  const result = await train<KwBatch>({
-    name,
-    examples: rowsUsed.length,
-    epochs: cfg.epochs,
-    batchSize: cfg.batchSize,
-    seed: cfg.seed,
-    optimizer,
-    models: [queryTower, itemTower],
-    variables: (epoch) => (epoch <= frozenUntil ? queryVars : allVars),
-    batch: (rows, epoch, step) => {
-      const rng = new Rng(cfg.seed, 900_000 + epoch * 100_000 + step);
-      const ex = Array.from(rows, (r) => rowsUsed[r] as number);
-      const pos = ex.map((r) => pairs.items[r] as number);
-      // Candidate columns: the batch's positives first, then the shared sampled negatives.
-      const cand: number[] = pos.slice();
-      for (let k = 0; k < cfg.negatives.random; k++) cand.push(rng.int(f.n));
-      for (let k = 0; k < cfg.negatives.popular && popSampler; k++) cand.push(popSampler.draw(rng));
-      // Distinct items for the tower; columns point into them.
-      const slot = new Map<number, number>();
-      const distinct: number[] = [];
-      const columns = cand.map((it) => {
-        let s = slot.get(it);
-        if (s === undefined) {
-          s = distinct.length;
-          slot.set(it, s);
-          distinct.push(it);
+  let result: TrainResult;
+  try {
+    result = await train<KwBatch>({
+      name,
+      examples: rowsUsed.length,
+      epochs: cfg.epochs,
+      batchSize: cfg.batchSize,
+      seed: cfg.seed,
+      optimizer,
+      models: [queryTower, itemTower],
+      variables: (epoch) => (epoch <= frozenUntil ? queryVars : allVars),
+      batch: (rows, epoch, step) => {
+        const rng = new Rng(cfg.seed, 900_000 + epoch * 100_000 + step);
+        const ex = Array.from(rows, (r) => rowsUsed[r] as number);
+        const pos = ex.map((r) => pairs.items[r] as number);
+        // Candidate columns: the batch's positives first, then the shared sampled negatives.
+        const cand: number[] = pos.slice();
+        for (let k = 0; k < cfg.negatives.random; k++) cand.push(rng.int(f.n));
+        for (let k = 0; k < cfg.negatives.popular && popSampler; k++) cand.push(popSampler.draw(rng));
+        // Distinct items for the tower; columns point into them.
+        const slot = new Map<number, number>();
+        const distinct: number[] = [];
+        const columns = cand.map((it) => {
+          let s = slot.get(it);
+          if (s === undefined) {
+            s = distinct.length;
+            slot.set(it, s);
+            distinct.push(it);
+          }
+          return s;
+        });
+        const positiveCol = ex.map((_, r) => r); // positives are the first |rows| columns
+        const dup = new Float32Array(ex.length * cand.length);
+        for (let r = 0; r < ex.length; r++) {
+          for (let c = 0; c < cand.length; c++) {
+            // Mask a column that is the row's own item again, and — without in-batch negatives — the other rows' positives.
+            const otherPositive = c < ex.length && c !== r;
+            if ((c !== r && cand[c] === pos[r]) || (otherPositive && !cfg.negatives.inBatch)) dup[r * cand.length + c] = 1;
+          }
         }
-        return s;
-      });
-      const positiveCol = ex.map((_, r) => r); // positives are the first |rows| columns
-      const dup = new Float32Array(ex.length * cand.length);
-      for (let r = 0; r < ex.length; r++) {
-        for (let c = 0; c < cand.length; c++) {
-          // Mask a column that is the row's own item again, and — without in-batch negatives — the other rows' positives.
-          const otherPositive = c < ex.length && c !== r;
-          if ((c !== r && cand[c] === pos[r]) || (otherPositive && !cfg.negatives.inBatch)) dup[r * cand.length + c] = 1;
-        }
-      }
-      return {
-        query: queryInputs(cfg, vocab, lookup, pairs.texts, pairs.days, ex, itemCfg.timePeriods),
-        items: itemInputs(f, Int32Array.from(distinct), itemCfg.timePeriods),
-        positive: tf.tensor1d(positiveCol, 'int32'),
-        columns: tf.tensor1d(columns, 'int32'),
-        duplicate: tf.tensor2d(dup, [ex.length, cand.length]),
-      };
-    },
-    loss: (b) => {
-      const q = queryTower.apply(b.query, { training: true }) as tf.Tensor2D;
-      const iv = tf.gather(itemTower.apply(b.items, { training: true }) as tf.Tensor2D, b.columns);
-      const logits = tf.sub(tf.mul(tf.matMul(q, iv, false, true), cfg.logitScale), tf.mul(b.duplicate, 1e9));
-      const labels = tf.oneHot(b.positive, iv.shape[0]).toFloat();
-      return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
-    },
-    disposeBatch: (b) => {
-      [...b.query, ...b.items, b.positive, b.columns, b.duplicate].forEach((t) => t.dispose());
-    },
-    ...(opts.checkpointDir ? { checkpointDir: opts.checkpointDir } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-  });
-  optimizer.dispose();
+        return {
+          query: queryInputs(cfg, vocab, lookup, pairs.texts, pairs.days, ex, itemCfg.timePeriods),
+          items: itemInputs(f, Int32Array.from(distinct), itemCfg.timePeriods),
+          positive: tf.tensor1d(positiveCol, 'int32'),
+          columns: tf.tensor1d(columns, 'int32'),
+          duplicate: tf.tensor2d(dup, [ex.length, cand.length]),
+        };
+      },
+      loss: (b) => {
+        const q = queryTower.apply(b.query, { training: true }) as tf.Tensor2D;
+        const iv = tf.gather(itemTower.apply(b.items, { training: true }) as tf.Tensor2D, b.columns);
+        const logits = tf.sub(tf.mul(tf.matMul(q, iv, false, true), cfg.logitScale), tf.mul(b.duplicate, 1e9));
+        const labels = tf.oneHot(b.positive, iv.shape[0]).toFloat();
+        return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+      },
+      disposeBatch: (b) => {
+        [...b.query, ...b.items, b.positive, b.columns, b.duplicate].forEach((t) => t.dispose());
+      },
+      ...fromOptions(opts),
+    });
+  } catch (err) {
+    // A cancelled or failed training leaves nothing behind in a long-lived worker.
+    queryTower.dispose();
+    itemTower.dispose();
+    throw err;
+  } finally {
+    optimizer.dispose();
+  }
   return { query: queryTower, item: itemTower, vocab, result };
 }
 

@@ -4,7 +4,7 @@ import type { MultiInterestConfig } from './config';
 import { DynamicRouting, FirstInput, FusionGate, InterestSessionAttention, InterestStrength, L2Normalize, MaskedMean, SelfAttentivePooling, SessionChannel } from './layers';
 import { itemInputs, type ItemFeatures } from './itemFeatures';
 import type { MiExamples, Sequences } from './sequences';
-import { EmptyTrainingSetError, train, trainableVariables, type Progress, type TrainResult } from './training';
+import { EmptyTrainingSetError, fromOptions, train, trainableVariables, type TrainOptions, type TrainResult } from './training';
 
 /**
  * The multi-interest user model. Inputs are item vectors (from the item-unit network), never item
@@ -246,7 +246,7 @@ export async function trainUserModel(
   dim: number,
   examples: MiExamples,
   popularity: Float64Array,
-  opts: { singleVector?: boolean; checkpointDir?: string; onProgress?: (p: Progress) => void; jointTower?: JointItemTower } = {},
+  opts: TrainOptions & { singleVector?: boolean; jointTower?: JointItemTower } = {},
 ): Promise<UserModelResult> {
   const name = opts.singleVector ? 'youtube_dnn' : 'multi_interest';
   if (examples.count === 0) throw new EmptyTrainingSetError(name, 'no (history, target) examples: users need two clicks in the training period');
@@ -273,71 +273,78 @@ export async function trainUserModel(
   const optimizer = tf.train.adam(cfg.learningRate);
   const tower = opts.jointTower;
   const vars = tower ? trainableVariables(model, tower.model) : trainableVariables(model);
-  const result = await train<MiBatch>({
-    name,
-    examples: examples.count,
-    epochs: cfg.epochs,
-    batchSize: cfg.batchSize,
-    seed: cfg.seed,
-    optimizer,
-    models: tower ? [model, tower.model] : [model],
-    variables: () => vars,
-    batch: (rows, epoch, step) => {
-      const rng = new Rng(cfg.seed, 500_000 + epoch * 100_000 + step);
-      const neg = Int32Array.from({ length: m }, () => negSampler.draw(rng));
-      const tgt = Int32Array.from(rows, (r) => examples.target[r] as number);
-      const b = rows.length;
-      const accidental = new Float32Array(b * m);
-      for (let r = 0; r < b; r++) for (let j = 0; j < m; j++) if (neg[j] === tgt[r]) accidental[r * m + j] = 1;
-      const batch: MiBatch = tower
-        ? { joint: jointBatch(tower, examples, rows, tgt, neg), accidental: tf.tensor2d(accidental, [b, m]) }
-        : {
-            inputs: sequenceInputs(table, examples, rows),
-            target: tf.gather(table, tf.tensor1d(tgt, 'int32')) as tf.Tensor2D,
-            negatives: tf.gather(table, tf.tensor1d(neg, 'int32')) as tf.Tensor2D,
-            accidental: tf.tensor2d(accidental, [b, m]),
-          };
-      if (cfg.logQCorrection) {
-        batch.targetLogQ = tf.tensor2d(Float32Array.from(tgt, (i) => sharedLogQ[i] as number), [b, 1]);
-        batch.negativeLogQ = tf.tensor2d(Float32Array.from(neg, (i) => sharedLogQ[i] as number), [1, m]);
-      }
-      if (cfg.inBatchNegatives) {
-        const same = new Float32Array(b * b);
-        for (let r = 0; r < b; r++) for (let c = 0; c < b; c++) if (r === c || tgt[r] === tgt[c]) same[r * b + c] = 1;
-        batch.inBatchSame = tf.tensor2d(same, [b, b]);
-        if (cfg.logQCorrection) batch.inBatchLogQ = tf.tensor2d(Float32Array.from(tgt, (i) => batchLogQ[i] as number), [1, b]);
-      }
-      return batch;
-    },
-    loss: (b) => {
-      let resolved: MiBatch & { inputs: tf.Tensor[]; target: tf.Tensor2D; negatives: tf.Tensor2D };
-      if (b.joint && tower) {
-        // The item vectors of this batch's distinct items, with gradients into the tower.
-        const j = b.joint;
-        const vecs = tower.model.apply(j.towerInputs, { training: true }) as tf.Tensor2D;
-        const t = tf.concat([vecs, tf.zeros([1, dim])], 0);
-        const seq = (idx: tf.Tensor1D, width: number) => tf.reshape(tf.gather(t, idx), [j.rows, width, dim]);
-        resolved = { ...b, inputs: [seq(j.long, cfg.maxLong), j.longMask, seq(j.short, cfg.maxShort), j.shortMask], target: tf.gather(t, j.target) as tf.Tensor2D, negatives: tf.gather(t, j.negatives) as tf.Tensor2D };
-      } else resolved = b as typeof resolved;
-      const interests = model.apply(resolved.inputs, { training: true }) as tf.Tensor3D;
-      const user = selectInterest(interests, resolved.target, cfg);
-      const ce = sampledSoftmaxLoss(user, resolved, cfg.logitScale);
-      if (opts.singleVector || cfg.lambda === 0) return ce;
-      return tf.add(ce, tf.mul(metricLoss(interests, cfg.metricLoss, cfg.metricMargin), cfg.lambda)) as tf.Scalar;
-    },
-    disposeBatch: (b) => {
-      b.inputs?.forEach((t) => t.dispose());
-      if (b.joint) {
-        b.joint.towerInputs.forEach((t) => t.dispose());
-        tf.dispose([b.joint.long, b.joint.longMask, b.joint.short, b.joint.shortMask, b.joint.target, b.joint.negatives]);
-      }
-      for (const t of [b.target, b.negatives, b.accidental, b.targetLogQ, b.negativeLogQ, b.inBatchLogQ, b.inBatchSame]) t?.dispose();
-    },
-    ...(opts.checkpointDir ? { checkpointDir: opts.checkpointDir } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-  });
-  table.dispose();
-  optimizer.dispose();
+  let result: TrainResult;
+  try {
+    result = await train<MiBatch>({
+      name,
+      examples: examples.count,
+      epochs: cfg.epochs,
+      batchSize: cfg.batchSize,
+      seed: cfg.seed,
+      optimizer,
+      models: tower ? [model, tower.model] : [model],
+      variables: () => vars,
+      batch: (rows, epoch, step) => {
+        const rng = new Rng(cfg.seed, 500_000 + epoch * 100_000 + step);
+        const neg = Int32Array.from({ length: m }, () => negSampler.draw(rng));
+        const tgt = Int32Array.from(rows, (r) => examples.target[r] as number);
+        const b = rows.length;
+        const accidental = new Float32Array(b * m);
+        for (let r = 0; r < b; r++) for (let j = 0; j < m; j++) if (neg[j] === tgt[r]) accidental[r * m + j] = 1;
+        const batch: MiBatch = tower
+          ? { joint: jointBatch(tower, examples, rows, tgt, neg), accidental: tf.tensor2d(accidental, [b, m]) }
+          : {
+              inputs: sequenceInputs(table, examples, rows),
+              target: tf.gather(table, tf.tensor1d(tgt, 'int32')) as tf.Tensor2D,
+              negatives: tf.gather(table, tf.tensor1d(neg, 'int32')) as tf.Tensor2D,
+              accidental: tf.tensor2d(accidental, [b, m]),
+            };
+        if (cfg.logQCorrection) {
+          batch.targetLogQ = tf.tensor2d(Float32Array.from(tgt, (i) => sharedLogQ[i] as number), [b, 1]);
+          batch.negativeLogQ = tf.tensor2d(Float32Array.from(neg, (i) => sharedLogQ[i] as number), [1, m]);
+        }
+        if (cfg.inBatchNegatives) {
+          const same = new Float32Array(b * b);
+          for (let r = 0; r < b; r++) for (let c = 0; c < b; c++) if (r === c || tgt[r] === tgt[c]) same[r * b + c] = 1;
+          batch.inBatchSame = tf.tensor2d(same, [b, b]);
+          if (cfg.logQCorrection) batch.inBatchLogQ = tf.tensor2d(Float32Array.from(tgt, (i) => batchLogQ[i] as number), [1, b]);
+        }
+        return batch;
+      },
+      loss: (b) => {
+        let resolved: MiBatch & { inputs: tf.Tensor[]; target: tf.Tensor2D; negatives: tf.Tensor2D };
+        if (b.joint && tower) {
+          // The item vectors of this batch's distinct items, with gradients into the tower.
+          const j = b.joint;
+          const vecs = tower.model.apply(j.towerInputs, { training: true }) as tf.Tensor2D;
+          const t = tf.concat([vecs, tf.zeros([1, dim])], 0);
+          const seq = (idx: tf.Tensor1D, width: number) => tf.reshape(tf.gather(t, idx), [j.rows, width, dim]);
+          resolved = { ...b, inputs: [seq(j.long, cfg.maxLong), j.longMask, seq(j.short, cfg.maxShort), j.shortMask], target: tf.gather(t, j.target) as tf.Tensor2D, negatives: tf.gather(t, j.negatives) as tf.Tensor2D };
+        } else resolved = b as typeof resolved;
+        const interests = model.apply(resolved.inputs, { training: true }) as tf.Tensor3D;
+        const user = selectInterest(interests, resolved.target, cfg);
+        const ce = sampledSoftmaxLoss(user, resolved, cfg.logitScale);
+        if (opts.singleVector || cfg.lambda === 0) return ce;
+        return tf.add(ce, tf.mul(metricLoss(interests, cfg.metricLoss, cfg.metricMargin), cfg.lambda)) as tf.Scalar;
+      },
+      disposeBatch: (b) => {
+        b.inputs?.forEach((t) => t.dispose());
+        if (b.joint) {
+          b.joint.towerInputs.forEach((t) => t.dispose());
+          tf.dispose([b.joint.long, b.joint.longMask, b.joint.short, b.joint.shortMask, b.joint.target, b.joint.negatives]);
+        }
+        for (const t of [b.target, b.negatives, b.accidental, b.targetLogQ, b.negativeLogQ, b.inBatchLogQ, b.inBatchSame]) t?.dispose();
+      },
+      ...fromOptions(opts),
+    });
+  } catch (err) {
+    // A cancelled or failed training leaves nothing behind in a long-lived worker.
+    model.dispose();
+    throw err;
+  } finally {
+    table.dispose();
+    optimizer.dispose();
+  }
   return { model, result };
 }
 

@@ -53,6 +53,22 @@ export function trainableVariables(...models: tf.LayersModel[]): tf.Variable[] {
   return models.flatMap((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
 }
 
+/** What every training function takes from its caller: where to checkpoint, whom to tell, when to stop. */
+export interface TrainOptions {
+  checkpointDir?: string;
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
+
+/** The TrainSpec fields that come from TrainOptions, without keys for the options not given. */
+export function fromOptions(opts: TrainOptions): Pick<TrainSpec<unknown>, 'checkpointDir' | 'onProgress' | 'signal'> {
+  return {
+    ...(opts.checkpointDir ? { checkpointDir: opts.checkpointDir } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
+}
+
 export interface TrainSpec<B> {
   name: string;
   examples: number;
@@ -71,6 +87,11 @@ export interface TrainSpec<B> {
   disposeBatch?: (batch: B) => void;
   checkpointDir?: string;
   onProgress?: (p: Progress) => void;
+  /**
+   * Checked before every step: once aborted (a Temporal activity's cancellation, a Ctrl-C), training
+   * stops between two steps and throws the signal's reason; the caller disposes its models.
+   */
+  signal?: AbortSignal;
   /** Progress is reported at most this often (ms). */
   progressEveryMs?: number;
 }
@@ -183,6 +204,7 @@ export async function train<B>(spec: TrainSpec<B>): Promise<TrainResult> {
     let sum = 0;
     let lastReport = 0;
     for (let step = 0; step < stepsPerEpoch; step++) {
+      spec.signal?.throwIfAborted();
       const from = step * spec.batchSize;
       const rows = order.subarray(from, Math.min(spec.examples, from + spec.batchSize));
       const batch = spec.batch(rows, epoch, step);

@@ -47,6 +47,12 @@ export interface StageIo {
   /** Survives a crash of the attempt: checkpoints live here. */
   scratch: string;
   onProgress?: (p: Progress) => void;
+  /** Aborted when the stage is cancelled (the retrain's abort); trainings stop at their next step. */
+  signal?: AbortSignal;
+}
+
+function trainingOptions(io: StageIo): { onProgress?: (p: Progress) => void; signal?: AbortSignal } {
+  return { ...(io.onProgress ? { onProgress: io.onProgress } : {}), ...(io.signal ? { signal: io.signal } : {}) };
 }
 
 export interface TrainingSummary {
@@ -89,7 +95,7 @@ export async function itemEmbeddingStage(input: ItemEmbeddingInput, io: StageIo)
   validateItem2Vec(input.item2vec);
   const f = await loadItemFeatures(input.featuresDb, input.tagsDb, input.itemUnit.maxTags, input.itemUnit.minSellerItems);
   const pairs = await loadSkipGramPairs(input.featuresDb);
-  const progress = io.onProgress ? { onProgress: io.onProgress } : {};
+  const progress = trainingOptions(io);
 
   let t0 = Date.now();
   const iu = await trainItemUnit(input.itemUnit, f, pairs, { checkpointDir: join(io.scratch, 'item_unit'), ...progress });
@@ -144,7 +150,7 @@ export async function keywordStage(input: KeywordInput, io: StageIo): Promise<Ke
   const popularity = await loadPopularity(input.featuresDb, f.n);
   const tokenizer = new Tokenizer(loadLexicon());
   const { pairs, heldOut } = await loadKeywordData(input.featuresDb, tokenizer);
-  const progress = io.onProgress ? { onProgress: io.onProgress } : {};
+  const progress = trainingOptions(io);
   const run = async (transfer: boolean) => {
     const t0 = Date.now();
     const cfg = { ...input.keyword, transfer };
@@ -281,7 +287,7 @@ export async function multiInterestStage(input: MultiInterestInput, io: StageIo)
     test: await loadEvalUsers(input.featuresDb, 'test', cfg.maxLong, cfg.maxShort),
   };
   const div: DiversityContext = { categoryOf: (i) => iv.categories[i] ?? '', vectors: iv.vectors, dim: iv.dim };
-  const progress = io.onProgress ? { onProgress: io.onProgress } : {};
+  const progress = trainingOptions(io);
   const nsInputs = await readNextSessionInputs(input.featuresDb);
   const sessions: NextSessionContext = { inputs: nsInputs, popularity: (await choosePopularity(nsInputs.valid, nsInputs.clicks, div)).chosen };
 

@@ -9,7 +9,7 @@ import { fromKeyValues, MlflowClient } from '../experiments/mlflowClient';
 import { generateMarketplace } from '../data/generator/generate';
 import { openDatabase } from '../platform/duckdb';
 import { createTrainingWorker } from '../workers/createWorkers';
-import { progressQuery, retrainRecall, retryStageSignal, OUTCOME_KEY } from '../workflows/retrainRecall';
+import { abortSignal, progressQuery, retrainRecall, retryStageSignal, OUTCOME_KEY } from '../workflows/retrainRecall';
 import { PIPELINE_TASK_QUEUE } from '../workflows/taskQueues';
 import { STAGES, type RetrainInput, type StageRow } from '../workflows/types';
 import { testTrackingUri } from './helpers/mlflow';
@@ -171,5 +171,49 @@ describe('retrainRecall on the real dev server', () => {
       expect(replay(file, id)).toContain('deterministic');
     }
     expect(replay(fixture)).toContain('deterministic');
+  });
+
+  it('abort cancels a real training while it runs: it stops at its next step and publishes nothing', async () => {
+    // Same data as above, so load → tagging are reused; the item-unit trains long enough to abort it.
+    const data = join(root, 'data');
+    const workflowId = `retrain-abort-${stamp}`;
+    const input = { ...quickInput({ dir: data }), itemUnit: { epochs: 400, batchSize: 256 }, timeouts: { trainingHeartbeatSeconds: 10 } };
+    const handle = await env.client.workflow.start(retrainRecall, { taskQueue: PIPELINE_TASK_QUEUE, workflowId, args: [input] });
+    const stageRoot = join(root, 'artifacts', 'item_embedding');
+    const checkpointed = (): number => {
+      const epochs = (existsSync(stageRoot) ? readdirSync(stageRoot) : [])
+        .filter((d) => d.endsWith('.scratch'))
+        .flatMap((d) => readdirSync(join(stageRoot, d)).map((attempt) => join(stageRoot, d, attempt, 'item_unit')))
+        .flatMap((dir) => (existsSync(dir) ? readdirSync(dir) : []))
+        .map((e) => /^epoch-(\d+)$/.exec(e))
+        .map((m) => (m ? Number(m[1]) : 0));
+      return Math.max(0, ...epochs);
+    };
+    await until('the item-unit to checkpoint an epoch', async () => (checkpointed() >= 1 ? true : undefined), 180_000);
+    const abortedAt = Date.now();
+    await handle.signal(abortSignal, 'wrong settings');
+    const err = await handle.result().catch((e: unknown) => e);
+    const stoppedWithin = Date.now() - abortedAt;
+    expect((err as { cause?: { type?: string; message?: string } }).cause).toMatchObject({ type: 'Aborted', message: 'retrain aborted at stage item_embedding: wrong settings' });
+    // Cancellation reaches the activity on a heartbeat (at most 5 s apart) and the loop stops at the next step.
+    expect(stoppedWithin).toBeLessThan(30_000);
+    const history = JSON.parse(execFileSync(temporalBinary, ['workflow', 'show', '--workflow-id', workflowId, '--address', env.address, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { events: { eventType: string }[] };
+    const types = history.events.map((e) => e.eventType);
+    // The training acknowledged the cancellation (it threw it), and the workflow waited for that.
+    expect(types).toContain('EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED');
+    expect(types).toContain('EVENT_TYPE_ACTIVITY_TASK_CANCELED');
+    const row = (await handle.query(progressQuery)).find((r) => r.stage === 'item_embedding');
+    expect(row).toMatchObject({ status: 'failed', errorType: 'Aborted' });
+    // Nothing trains on: no new checkpoint after the abort, and the stage never published a folder.
+    const last = checkpointed();
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(checkpointed()).toBe(last);
+    expect(last).toBeLessThan(400);
+    // Only the first retrain's item_embedding folder is finished.
+    expect(readdirSync(stageRoot).filter((d) => existsSync(join(stageRoot, d, 'manifest.json')))).toHaveLength(1);
+    // The aborted history replays too (the cancellation sits behind a patch marker).
+    const file = join(root, `${workflowId}.json`);
+    writeFileSync(file, JSON.stringify(history));
+    expect(execFileSync(process.execPath, [join(projectRoot, 'dist', 'cli', 'main.js'), 'replay', file, '--workflows', join(projectRoot, 'workflows', 'index.ts'), '--workflow-id', workflowId], { encoding: 'utf8' })).toContain('deterministic');
   });
 });

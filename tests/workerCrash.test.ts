@@ -90,9 +90,10 @@ describe('a killed training worker', () => {
       existsSync(stageRoot) &&
       readdirSync(stageRoot)
         .filter((d) => d.endsWith('.scratch'))
-        .some((d) => {
+        // Each attempt has its own scratch folder under <key>.scratch/.
+        .flatMap((d) => readdirSync(join(stageRoot, d)).map((attempt) => join(stageRoot, d, attempt, 'item_unit')))
+        .some((dir) => {
           // Older checkpoints are pruned as newer ones land, so look for any complete epoch.
-          const dir = join(stageRoot, d, 'item_unit');
           return existsSync(dir) && readdirSync(dir).some((e) => /^epoch-\d+$/.test(e) && existsSync(join(dir, e, 'meta.json')));
         });
     const deadline = Date.now() + 120_000;

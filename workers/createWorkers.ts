@@ -21,6 +21,7 @@ export async function createPipelineWorker(ctx: WorkerContext, overrides: Partia
     workflowsPath: require.resolve('../workflows'),
     activities: pipelineActivities,
     maxConcurrentActivityTaskExecutions: Math.max(2, availableParallelism()),
+    maxHeartbeatThrottleInterval: '5 seconds',
     ...overrides,
   });
 }
@@ -37,6 +38,9 @@ export async function createTrainingWorker(ctx: WorkerContext, overrides: Partia
     taskQueue: TRAINING_TASK_QUEUE,
     activities: trainingActivities,
     maxConcurrentActivityTaskExecutions: 1,
+    // A heartbeat is how an activity hears that its retrain was aborted: at most 5 s between two, so
+    // an abort stops a training within seconds (the default throttle is 0.8 × the heartbeat timeout).
+    maxHeartbeatThrottleInterval: '5 seconds',
     ...overrides,
   });
 }

@@ -1,6 +1,8 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
   condition,
   defineQuery,
@@ -62,12 +64,15 @@ const tracking = proxyActivities<PipelineActivities>({
   retry: { ...retry, maximumAttempts: 5 },
 });
 // Trainings: long start-to-close, short heartbeat timeout (a killed worker is retried from its checkpoint).
+// An aborted retrain waits until the training has stopped (it does at its next step), so nothing is
+// left computing for a workflow that is gone.
 function trainingActivities(heartbeatSeconds: number) {
   return proxyActivities<TrainingActivities>({
     taskQueue: TRAINING_TASK_QUEUE,
     startToCloseTimeout: '4 hours',
     heartbeatTimeout: `${heartbeatSeconds} seconds`,
     retry: { ...retry, maximumAttempts: 5 },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
 }
 let training = trainingActivities(60);
@@ -78,6 +83,7 @@ const evaluator = proxyActivities<TrainingActivities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '2 minutes',
   retry,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 function failureOf(err: unknown): { message: string; type: string } {
@@ -147,12 +153,32 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
       },
     },
   );
+  // The scope of the stage that runs now: abort cancels it, so a training stops at its next step
+  // instead of finishing first (retrains that recorded an abort before this change did not).
+  let runningStage: CancellationScope | undefined;
   setHandler(abortSignal, (reason) => {
     aborted = reason ?? 'aborted by a user';
+    if (runningStage && patched('abort-cancels-running-stage')) runningStage.cancel();
   });
   const show = () => setCurrentDetails(describe(rows));
   let trackingHandle: TrackingHandle | undefined;
   let cfg: ResolvedConfig | undefined;
+
+  /**
+   * Ends the retrain at `name`, aborted: the row failed (a stage that was running says so; one that
+   * waited keeps the error it failed with), the MLflow run KILLED, an `Aborted` failure.
+   */
+  async function abortAt(name: StageName, row: StageRow, wasRunning = false): Promise<never> {
+    row.status = 'failed';
+    if (wasRunning) {
+      row.error = `cancelled while running: ${aborted}`;
+      row.errorType = 'Aborted';
+    }
+    show();
+    upsertSearchAttributes([{ key: OUTCOME_KEY, value: 'aborted' }]);
+    if (trackingHandle) await tracking.finishTracking({ tracking: trackingHandle, status: 'KILLED' }).catch(() => undefined);
+    throw ApplicationFailure.create({ message: `retrain aborted at stage ${name}: ${aborted}`, type: 'Aborted', nonRetryable: true });
+  }
 
   async function stage<T>(name: StageName, run: () => Promise<T>, mlflowRunOf?: (t: T) => string | undefined): Promise<T> {
     const row = rows.find((r) => r.stage === name) as StageRow;
@@ -164,8 +190,11 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
       delete row.errorType;
       const t0 = Date.now();
       show();
+      const scope = new CancellationScope();
+      runningStage = scope;
       try {
-        const result = await run();
+        const result = await scope.run(run);
+        runningStage = undefined;
         row.status = 'done';
         row.durationMs = Date.now() - t0;
         const ref = result as unknown as Partial<StageRef>;
@@ -175,6 +204,11 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
         show();
         return result;
       } catch (err) {
+        runningStage = undefined;
+        if (isCancellation(err) && aborted !== undefined && scope.consideredCancelled) {
+          row.durationMs = Date.now() - t0;
+          return await abortAt(name, row, true);
+        }
         if (isCancellation(err)) throw err;
         const f = failureOf(err);
         row.status = 'waiting_for_retry';
@@ -187,13 +221,7 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
         upsertSearchAttributes([{ key: OUTCOME_KEY, value: 'waiting_for_retry' }]);
         waiting: for (;;) {
           await condition(() => aborted !== undefined || (retryRequest !== undefined && (!retryRequest.stage || retryRequest.stage === name)));
-          if (aborted !== undefined) {
-            row.status = 'failed';
-            show();
-            upsertSearchAttributes([{ key: OUTCOME_KEY, value: 'aborted' }]);
-            if (trackingHandle) await tracking.finishTracking({ tracking: trackingHandle, status: 'KILLED' }).catch(() => undefined);
-            throw ApplicationFailure.create({ message: `retrain aborted at stage ${name}: ${aborted}`, type: 'Aborted', nonRetryable: true });
-          }
+          if (aborted !== undefined) return await abortAt(name, row);
           const req = retryRequest as unknown as RetryStageArgs;
           retryRequest = undefined;
           if (req.overrides && preResolved) {

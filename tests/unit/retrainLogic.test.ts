@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -35,6 +36,22 @@ interface Faults {
   failing: Set<string>;
   /** λ values whose sweep trial fails until cleared. */
   failingLambdas: Set<number>;
+  /** Stage names whose activity heartbeats until it is cancelled ('lambda_sweep': every trial). */
+  hanging: Set<string>;
+}
+
+/** A long training as an activity: it heartbeats until cancelled, and records that it saw the cancellation. */
+async function runUntilCancelled(name: string, record: (name: string, input: unknown) => void): Promise<never> {
+  const ctx = Context.current();
+  for (;;) {
+    ctx.heartbeat();
+    try {
+      await ctx.sleep(100);
+    } catch (err) {
+      record(`cancelled:${name}`, String(err));
+      throw err;
+    }
+  }
 }
 
 function stubs(calls: Calls, faults: Faults): { pipeline: PipelineActivities; training: TrainingActivities } {
@@ -45,6 +62,7 @@ function stubs(calls: Calls, faults: Faults): { pipeline: PipelineActivities; tr
   const stage = (name: string, summary?: Record<string, number | string>) => async (input: unknown) => {
     record(name, input);
     failIf(name);
+    if (faults.hanging.has(name)) await runUntilCancelled(name, record);
     return ref(name, summary);
   };
   const pipeline = {
@@ -89,6 +107,7 @@ function stubs(calls: Calls, faults: Faults): { pipeline: PipelineActivities; tr
     trainKeywordModel: stage('keyword'),
     trainMultiInterest: async (input: { lambda: number; singleVectorBaseline: boolean }) => {
       record('trainMultiInterest', input);
+      if (!input.singleVectorBaseline && faults.hanging.has('lambda_sweep')) await runUntilCancelled(`lambda=${input.lambda}`, record);
       if (!input.singleVectorBaseline && faults.failingLambdas.has(input.lambda)) {
         throw ApplicationFailure.create({ message: `trial λ=${input.lambda} ran out of memory`, type: 'TrialFailure', nonRetryable: true });
       }
@@ -111,16 +130,18 @@ describe('retrainRecall with stubbed activities', () => {
   let workers: Worker[];
   let running: Promise<unknown>;
   const calls: Calls = [];
-  const faults: Faults = { failing: new Set(), failingLambdas: new Set() };
+  const faults: Faults = { failing: new Set(), failingLambdas: new Set(), hanging: new Set() };
   let n = 0;
 
   beforeAll(async () => {
     env = await startTemporal();
     const { pipeline, training } = stubs(calls, faults);
     const ctx = { connection: env.nativeConnection, namespace: env.namespace ?? 'default' };
+    // Heartbeats reach the server at least every second, so a cancellation reaches an activity fast.
+    const often = { maxHeartbeatThrottleInterval: 1000 };
     workers = [
-      await Worker.create({ ...ctx, taskQueue: PIPELINE_TASK_QUEUE, workflowsPath: require.resolve('../../workflows'), activities: pipeline }),
-      await Worker.create({ ...ctx, taskQueue: TRAINING_TASK_QUEUE, activities: training }),
+      await Worker.create({ ...ctx, ...often, taskQueue: PIPELINE_TASK_QUEUE, workflowsPath: require.resolve('../../workflows'), activities: pipeline }),
+      await Worker.create({ ...ctx, ...often, taskQueue: TRAINING_TASK_QUEUE, activities: training }),
     ];
     running = Promise.all(workers.map((w) => w.run()));
   });
@@ -135,6 +156,7 @@ describe('retrainRecall with stubbed activities', () => {
     calls.length = 0;
     faults.failing.clear();
     faults.failingLambdas.clear();
+    faults.hanging.clear();
   });
 
   const start = (extra?: Partial<RetrainInput>) => env.client.workflow.start(retrainRecall, { taskQueue: PIPELINE_TASK_QUEUE, workflowId: `logic-${Date.now()}-${n++}`, args: [input(extra)] });
@@ -193,6 +215,32 @@ describe('retrainRecall with stubbed activities', () => {
     expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'Aborted', message: 'retrain aborted at stage index: wrong data' });
     expect(calls.filter((c) => c.name === 'finishTracking').map((c) => (c.input as { status: string }).status)).toEqual(['KILLED']);
     expect(calls.some((c) => c.name === 'ab_test')).toBe(false);
+  });
+
+  it('cancels a running training on abort: the activity stops, then the retrain fails as Aborted', async () => {
+    faults.hanging.add('item_embedding');
+    const handle = await start({ timeouts: { trainingHeartbeatSeconds: 5 } });
+    await until('item_embedding to run', async () => (calls.some((c) => c.name === 'item_embedding') ? true : undefined));
+    await handle.signal(abortSignal, 'wrong data');
+    const err = await handle.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'Aborted', message: 'retrain aborted at stage item_embedding: wrong data' });
+    // The workflow waited for the activity to acknowledge: it had stopped before the retrain ended.
+    expect(calls.map((c) => c.name)).toContain('cancelled:item_embedding');
+    const row = (await handle.query(progressQuery)).find((r) => r.stage === 'item_embedding');
+    expect(row).toMatchObject({ status: 'failed', errorType: 'Aborted', error: 'cancelled while running: wrong data' });
+    expect(calls.filter((c) => c.name === 'finishTracking').map((c) => (c.input as { status: string }).status)).toEqual(['KILLED']);
+    expect(calls.some((c) => c.name === 'keyword')).toBe(false);
+  });
+
+  it('cancels every running sweep trial on abort', async () => {
+    faults.hanging.add('lambda_sweep');
+    const handle = await start({ timeouts: { trainingHeartbeatSeconds: 5 }, lambdaGrid: [0, 0.3], sweepParallelism: 2 });
+    // One training worker slot at a time in production; the stub runs both trials at once.
+    await until('both trials to run', async () => (calls.filter((c) => c.name === 'trainMultiInterest' && !(c.input as { singleVectorBaseline: boolean }).singleVectorBaseline).length === 2 ? true : undefined));
+    await handle.signal(abortSignal, 'enough');
+    const err = await handle.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'Aborted', message: 'retrain aborted at stage lambda_sweep: enough' });
+    expect(calls.map((c) => c.name).filter((n) => n.startsWith('cancelled:')).sort()).toEqual(['cancelled:lambda=0', 'cancelled:lambda=0.3']);
   });
 
   it('holds the sweep when one λ trial fails, and reruns the sweep on retry', async () => {
