@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { localRetrain } from '../../pipeline/localRetrain';
 import { dataDir } from '../../platform/paths';
 import type { Command } from '../command';
+import { progressReporter } from '../progress';
 
 export const trainCommand: Command = {
   summary: 'train and evaluate the three models on a dataset folder, in this process (no Temporal)',
@@ -18,18 +19,19 @@ export const trainCommand: Command = {
       console.log('usage: curio train DIR [--artifacts ROOT] [--quarantine]\n  stage folders are content-addressed: a re-run reuses finished stages');
       return;
     }
-    let last = 0;
-    const r = await localRetrain({
-      dataDir: resolve(dir),
-      artifactsRoot: resolve(values.artifacts ?? join(dataDir, 'artifacts')),
-      quarantine: values.quarantine ?? false,
-      log: (m) => console.log(m),
-      onProgress: (p) => {
-        if (Date.now() - last < 5000 && p.step !== p.stepsPerEpoch) return;
-        last = Date.now();
-        console.log(`  ${p.model} epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.stepsPerEpoch} loss ${p.loss.toFixed(4)}`);
-      },
-    });
+    const progress = progressReporter();
+    let r: Awaited<ReturnType<typeof localRetrain>>;
+    try {
+      r = await localRetrain({
+        dataDir: resolve(dir),
+        artifactsRoot: resolve(values.artifacts ?? join(dataDir, 'artifacts')),
+        quarantine: values.quarantine ?? false,
+        log: (m) => progress.log(m),
+        onProgress: (p) => progress.training(p),
+      });
+    } finally {
+      progress.stop();
+    }
     const nc = r.itemEmbedding.nextClick;
     console.log(`\nnext-click Recall@50  item-unit: warm ${(100 * nc.itemUnit.recallWarm).toFixed(2)}%, cold ${(100 * nc.itemUnit.recallCold).toFixed(2)}%   item2vec: warm ${(100 * nc.item2vec.recallWarm).toFixed(2)}%, cold ${(100 * nc.item2vec.recallCold).toFixed(2)}%   popularity (best window): warm ${(100 * nc.popularity.recallWarm).toFixed(2)}%, cold ${(100 * nc.popularity.recallCold).toFixed(2)}%`);
     const kw = r.keyword;
