@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { validateAbConfig, type AbConfig } from '../evaluation/abConfig';
 import { hasTruth as datasetHasTruth, runAbTest as simulateAb, runReplayOnly, type AbReport, type ReplayOnlyReport } from '../evaluation/abTest';
 import { abMetrics, formatAbReport } from '../evaluation/abReport';
-import { openServedArm, servedArmFromSummary, servedItemVectorsFile } from '../pipeline/servedArm';
+import { openServedArm, servedArmFromSummary, servedItemVectorsFile } from '../stages/servedArm';
 import type { StageRef } from '../workflows/types';
 import { runStage, toFailure } from './stageRunner';
 

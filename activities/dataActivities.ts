@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateMarketplace } from '../data/generator/generate';
-import { contentKey, produceStage } from '../pipeline/artifacts';
-import { digestOfFolder, featuresStage, lexiconDigest, loadStage, taggingStage, taggingSummary } from '../pipeline/dataStages';
+import { contentKey, produceStage } from '../stages/artifacts';
+import { digestOfFolder, featuresStage, lexiconDigest, loadStage, taggingStage, taggingSummary } from '../stages/dataStages';
 import { resolveWithOverrides, type ResolvedConfig } from '../config/retrainConfig';
 import type { RetrainInput, StageRef } from '../workflows/types';
 import { artifactsRoot, heartbeater, runStage, toFailure } from './stageRunner';

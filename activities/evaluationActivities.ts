@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { evaluationStage, type EvaluationReport } from '../pipeline/evaluationStage';
+import { evaluationStage, type EvaluationReport } from '../stages/evaluationStage';
 import type { StageRef } from '../workflows/types';
 import { runStage } from './stageRunner';
 
-/** The stage summary: the headline figures, and the served user model as the A/B reads it (pipeline/servedArm.ts). */
+/** The stage summary: the headline figures, and the served user model as the A/B reads it (stages/servedArm.ts). */
 export function evaluationSummary(r: EvaluationReport): Record<string, number | string> {
   const ns = (method: string) => r.nextSession.test.methods.find((m) => m.method === method)?.recall_at_50 ?? NaN;
   const cr = (method: string) => r.comirec.methods.find((m) => m.method === method)?.recall_at_50 ?? NaN;

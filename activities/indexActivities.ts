@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { servedItemVectorsFile } from '../pipeline/servedArm';
+import { servedItemVectorsFile } from '../stages/servedArm';
 import { buildItemIndex } from '../retrieval/catalogue';
 import type { StageRef } from '../workflows/types';
 import { runStage } from './stageRunner';

@@ -7,7 +7,7 @@ import {
   type DuckdbCheck,
   type FaissCheck,
   type MlflowCheck,
-} from '../pipeline/smokeChecks';
+} from '../platform/smokeChecks';
 import { loadSettings } from '../platform/settings';
 
 export async function smokeDuckdb(input: { n: number; categories: number; scale: number }): Promise<DuckdbCheck> {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Progress } from '../models/training';
-import { contentKey, folderDigest, produceStage } from '../pipeline/artifacts';
+import { contentKey, folderDigest, produceStage } from '../stages/artifacts';
 import { CurioError } from '../platform/errors';
 import { dataDir } from '../platform/paths';
 import type { StageRef } from '../workflows/types';

@@ -10,7 +10,7 @@ import { abMetrics } from '../evaluation/abReport';
 import type { AbReport, ReplayOnlyReport } from '../evaluation/abTest';
 import { headlineMetrics, rankingMetrics } from '../evaluation/headlineMetrics';
 import type { MethodMetrics } from '../evaluation/userEval';
-import type { EvaluationReport } from '../pipeline/evaluationStage';
+import type { EvaluationReport } from '../stages/evaluationStage';
 import type { ResolvedConfig } from '../config/retrainConfig';
 import type { StageRef } from '../workflows/types';
 import type { EpochStats } from '../models/training';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { itemEmbeddingStage, keywordStage, multiInterestStage } from '../pipeline/modelStages';
+import { itemEmbeddingStage, keywordStage, multiInterestStage } from '../stages/modelStages';
 import type { ResolvedConfig } from '../config/retrainConfig';
 import type { StageRef } from '../workflows/types';
 import { ConfigError } from '../platform/schema';

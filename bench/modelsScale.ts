@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateMarketplace } from '../data/generator/generate';
 import { isScaleName, SCALES } from '../data/generator/scales';
-import { localRetrain } from '../pipeline/localRetrain';
+import { localRetrain } from '../stages/localRetrain';
 import { tf } from '../platform/tf';
 
 /** Seconds per Adam step on an n × 64 embedding table with a batch of 4096 lookups. */

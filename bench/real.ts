@@ -20,7 +20,7 @@ import { DEFAULT_AB } from '../evaluation/abConfig';
 import { runReplayOnly } from '../evaluation/abTest';
 import { trainedInterestModel } from '../models/trainedInterestModel';
 import { readItemVectors } from '../models/vectorFiles';
-import { localRetrain } from '../pipeline/localRetrain';
+import { localRetrain } from '../stages/localRetrain';
 import type { TaggingReport } from '../tagging/tagItems';
 
 const pct = (x: number | null | undefined) => (x === undefined || x === null || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(2)}%`);

@@ -42,7 +42,7 @@ import { readItemVectors } from '../models/vectorFiles';
 import { loadItemFeatures } from '../models/itemFeatures';
 import { computeItemVectors } from '../models/itemUnit';
 import { loadPopularity } from '../evaluation/popularity';
-import { ITEM_CF_GRID, ITEM_KNN_LAST_CLICKS } from '../pipeline/evaluationStage';
+import { ITEM_CF_GRID, ITEM_KNN_LAST_CLICKS } from '../stages/evaluationStage';
 import { attachDatabase, openDatabase } from '../platform/duckdb';
 import { dataDir } from '../platform/paths';
 

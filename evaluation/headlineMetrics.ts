@@ -1,4 +1,4 @@
-import type { EvaluationReport } from '../pipeline/evaluationStage';
+import type { EvaluationReport } from '../stages/evaluationStage';
 import type { MethodMetrics } from './userEval';
 
 /** MLflow's names for a method's ranking metrics, and the evaluation fields they come from. */

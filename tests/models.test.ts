@@ -22,8 +22,8 @@ import { loadModel } from '../models/modelFiles';
 import { readItemVectors } from '../models/vectorFiles';
 import { evaluationSummary } from '../activities/evaluationActivities';
 import { DEFAULT_HISTORY_CLUSTERS } from '../models/historyClusters';
-import { localRetrain, type LocalRetrainResult } from '../pipeline/localRetrain';
-import { servedArmFromReport, servedArmFromSummary } from '../pipeline/servedArm';
+import { localRetrain, type LocalRetrainResult } from '../stages/localRetrain';
+import { servedArmFromReport, servedArmFromSummary } from '../stages/servedArm';
 import { openDatabase } from '../platform/duckdb';
 import { tf } from '../platform/tf';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { generateMarketplace } from '../data/generator/generate';
-import type { ItemEmbeddingReport } from '../pipeline/modelStages';
+import type { ItemEmbeddingReport } from '../stages/modelStages';
 import { projectRoot } from '../platform/paths';
 import { createPipelineWorker } from '../workers/createWorkers';
 import { progressQuery, retrainRecall } from '../workflows/retrainRecall';

@@ -81,11 +81,11 @@ export const abTestCommand: Command = {
       if (!existsSync(ivFile)) throw new CliError(`${ivFile} does not exist`);
       if (!existsSync(join(miDir, 'model.json'))) throw new CliError(`${miDir} holds no model.json (pass the multi_interest/ folder of a trained model)`);
       const { readItemVectors } = await import('../../models/vectorFiles');
-      const { openServedArm, servedArmFromReport } = await import('../../pipeline/servedArm');
-      let served: import('../../pipeline/servedArm').ServedArm = { method: 'multi_interest' };
+      const { openServedArm, servedArmFromReport } = await import('../../stages/servedArm');
+      let served: import('../../stages/servedArm').ServedArm = { method: 'multi_interest' };
       if (values.served) {
         if (!existsSync(values.served)) throw new CliError(`${values.served} does not exist (pass an evaluation stage's evaluation.json)`);
-        const report = JSON.parse(readFileSync(values.served, 'utf8')) as import('../../pipeline/evaluationStage').EvaluationReport;
+        const report = JSON.parse(readFileSync(values.served, 'utf8')) as import('../../stages/evaluationStage').EvaluationReport;
         if (!report.nextSession?.served) throw new CliError(`${values.served} names no served user model: it was written before serving choices existed, or is not an evaluation.json`);
         served = servedArmFromReport(report);
       }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { localRetrain } from '../../pipeline/localRetrain';
+import { localRetrain } from '../../stages/localRetrain';
 import { dataDir } from '../../platform/paths';
 import type { Command } from '../command';
 import { progressReporter } from '../progress';

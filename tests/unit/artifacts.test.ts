@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { produceStage, readManifest } from '../../pipeline/artifacts';
+import { produceStage, readManifest } from '../../stages/artifacts';
 
 /** A promise the test resolves when it wants the attempt to go on. */
 function gate(): { open: () => void; wait: Promise<void> } {
