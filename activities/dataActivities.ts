@@ -2,10 +2,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateMarketplace } from '../data/generator/generate';
 import { contentKey, produceStage } from '../stages/artifacts';
-import { digestOfFolder, featuresStage, lexiconDigest, loadStage, taggingStage, taggingSummary } from '../stages/dataStages';
+import { featuresSpec } from '../stages/features';
+import { digestOfFolder } from '../stages/identity';
+import { loadSpec } from '../stages/load';
+import { taggingSpec } from '../stages/tagging';
 import { resolveWithOverrides, type ResolvedConfig } from '../config/retrainConfig';
 import type { RetrainInput, StageRef } from '../workflows/types';
-import { artifactsRoot, heartbeater, runStage, toFailure } from './stageRunner';
+import { artifactsRoot, heartbeater, runSpec, toFailure } from './stageRunner';
 
 /** Validates the workflow input and fills in every default (non-retryable ConfigError on bad input). */
 export async function resolveConfig(input: { retrain: RetrainInput; overrides?: Record<string, unknown>[] }): Promise<ResolvedConfig> {
@@ -40,31 +43,13 @@ export async function prepareData(input: { data: ResolvedConfig['data'] }): Prom
 export async function loadData(input: { dir: string; digest: string; quarantine: boolean }): Promise<StageRef> {
   // The digest is recomputed: the caller's may be stale if the files were fixed before a retry.
   const digest = existsSync(input.dir) ? await digestOfFolder(input.dir).catch(() => input.digest) : input.digest;
-  const { ref } = await runStage(
-    'load',
-    { digest, quarantine: input.quarantine },
-    (io) => loadStage({ dir: input.dir, quarantine: input.quarantine }, io),
-    (r) => ({ digest: r.digest, data_dir: input.dir, items: r.rows.items, events: r.rows.events, searches: r.rows.searches, quarantined: r.quarantined.items + r.quarantined.events + r.quarantined.searches }),
-  );
-  return ref;
+  return runSpec(loadSpec, { dir: input.dir, digest, quarantine: input.quarantine });
 }
 
 export async function buildFeatures(input: { load: StageRef; params: ResolvedConfig['features'] }): Promise<StageRef> {
-  const { ref } = await runStage(
-    'features',
-    { load: input.load.digest, params: input.params },
-    (io) => featuresStage({ datasetDb: join(input.load.dir, 'dataset.duckdb'), params: input.params }, io),
-    (r) => ({ seconds: r.seconds, mi_examples: r.rows.mi_examples ?? 0, skipgram_positive: r.rows.skipgram_positive ?? 0, eval_users: r.rows.eval_users ?? 0 }),
-  );
-  return ref;
+  return runSpec(featuresSpec, input);
 }
 
 export async function tagItems(input: { load: StageRef; params: ResolvedConfig['tagging'] }): Promise<StageRef> {
-  const { ref } = await runStage(
-    'tagging',
-    { load: input.load.digest, params: input.params, lexicon: lexiconDigest() },
-    (io) => taggingStage({ datasetDb: join(input.load.dir, 'dataset.duckdb'), params: input.params }, io),
-    taggingSummary,
-  );
-  return ref;
+  return runSpec(taggingSpec, input);
 }

@@ -6,6 +6,7 @@ import type { Progress } from '../models/training';
 import { contentKey, folderDigest, produceStage } from '../stages/artifacts';
 import { CurioError } from '../platform/errors';
 import { dataDir } from '../platform/paths';
+import type { StageSpec } from '../stages/spec';
 import type { StageRef } from '../workflows/types';
 
 /**
@@ -88,4 +89,16 @@ export async function runStage<R>(
   } finally {
     hb.stop();
   }
+}
+
+/** Runs a stage spec into its content-addressed folder (the one generic activity body). */
+export async function runSpec<I, R>(spec: StageSpec<I, R, Readonly<Record<string, string>>>, input: I): Promise<StageRef> {
+  let keyInput: unknown;
+  try {
+    keyInput = spec.key(input);
+  } catch (err) {
+    throw toFailure(err);
+  }
+  const { ref } = await runStage(spec.name, keyInput, (io) => spec.run(input, io), (r) => spec.summary(r, input));
+  return ref;
 }

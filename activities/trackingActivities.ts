@@ -6,14 +6,13 @@ import { flattenParams, sweepPointName, type RunRef } from '../experiments/namin
 import { liftGate, registerBundle } from '../experiments/registry';
 import { createTracker } from '../experiments/trackerConfig';
 import type { TrackedRun, Tracker } from '../experiments/tracking';
-import { abMetrics } from '../evaluation/abReport';
 import type { AbReport, ReplayOnlyReport } from '../evaluation/abTest';
-import { headlineMetrics, rankingMetrics } from '../evaluation/headlineMetrics';
-import type { MethodMetrics } from '../evaluation/userEval';
+import { headlineMetrics } from '../evaluation/headlineMetrics';
 import type { EvaluationReport } from '../stages/evaluationStage';
 import type { ResolvedConfig } from '../config/retrainConfig';
 import type { StageRef } from '../workflows/types';
-import type { EpochStats } from '../models/training';
+import { STAGE_SPECS } from '../stages/specs';
+import { trackReport } from '../stages/trackingHelpers';
 import { artifactsRoot } from './stageRunner';
 
 /**
@@ -62,144 +61,15 @@ function readReport<T>(ref: StageRef, file = 'report.json'): T | undefined {
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as T) : undefined;
 }
 
-/** Numbers of a (nested) report as metrics, `a.b.c` → `a_b_c`. */
-function numericMetrics(value: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
-  if (typeof value === 'number' && Number.isFinite(value)) out[prefix] = value;
-  else if (value && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) numericMetrics(v, prefix ? `${prefix}_${k}` : k, out);
-  }
-  return out;
-}
-
-/** The ranking metrics of one method, under the naming convention of docs/tracking.md. */
-
-interface Training {
-  epochs: EpochStats[];
-  seconds: number;
-  rssGrowthMb: number;
-  resumedFromEpoch: number;
-}
-
-async function logTraining(run: TrackedRun, t: Training | undefined): Promise<void> {
-  if (!t) return;
-  await run.logHistory('loss', t.epochs.map((e) => e.loss), 1);
-  await run.logHistory('examples_per_second', t.epochs.map((e) => e.examplesPerSecond), 1);
-  await run.logHistory('rss_mb', t.epochs.map((e) => e.rssMb), 1);
-  await run.logMetrics({ training_seconds: t.seconds, rss_growth_mb: t.rssGrowthMb, resumed_from_epoch: t.resumedFromEpoch });
-}
-
-async function uploadIfPresent(run: TrackedRun, dir: string, names: string[], under = ''): Promise<void> {
-  for (const n of names) {
-    const p = join(dir, n);
-    if (!existsSync(p)) continue;
-    const target = under ? `${under}/${n}` : n;
-    if (n.includes('.')) await run.logArtifact(p, target);
-    else await run.logArtifacts(p, target);
-  }
-}
-
-/** What each stage logs: params, metrics, loss curves and artifacts; model stages open model runs. */
+/** What each stage logs beyond its summary (its spec's `track`): metrics, curves, model runs, artifacts. */
 async function logStageContents(handle: TrackingHandle, stage: TrackedRun, ref: StageRef): Promise<void> {
   const t = tracking(handle.experiment);
-  const model = (name: string) => t.child(handle.ref, 'model', name);
   await stage.setTags({ 'curio.stage_key': ref.key, 'curio.stage_dir': ref.dir, 'curio.stage_digest': ref.digest, 'curio.reused': String(ref.reused) });
-  switch (ref.stage) {
-    case 'item_embedding': {
-      const r = readReport<{ itemUnit: Training; item2vec: Training; nextClick: Record<string, Record<string, number>> }>(ref);
-      if (!r) break;
-      for (const [name, key] of [['item_unit', 'itemUnit'], ['item2vec', 'item2vec']] as const) {
-        const m = await model(name);
-        await logTraining(m, r[key]);
-        const nc = r.nextClick[key] ?? {};
-        await m.logMetrics({ next_click_recall_at_50_warm: nc.recallWarm ?? NaN, next_click_recall_at_50_cold: nc.recallCold ?? NaN, next_click_recall_at_50: nc.recallAll ?? NaN });
-        await uploadIfPresent(m, ref.dir, name === 'item_unit' ? ['item_unit', 'item_vectors.parquet'] : ['item2vec', 'item2vec_vectors.parquet']);
-        await m.end('FINISHED');
-      }
-      break;
-    }
-    case 'keyword': {
-      const r = readReport<Record<string, { training: Training } & Record<string, number>>>(ref);
-      if (!r) break;
-      for (const [name, key] of [['keyword_dssm', 'withTransfer'], ['keyword_dssm_no_transfer', 'withoutTransfer']] as const) {
-        const m = await model(name);
-        const x = r[key];
-        await logTraining(m, x?.training);
-        await m.logMetrics({ recall_at_50: x?.recall_at_50 ?? NaN, recall_at_20: x?.recall_at_20 ?? NaN, hitrate_at_50: x?.hit_rate_at_50 ?? NaN });
-        if (name === 'keyword_dssm') await uploadIfPresent(m, ref.dir, ['query_tower', 'item_tower', 'vocabulary.json']);
-        await m.end('FINISHED');
-      }
-      break;
-    }
-    case 'multi_interest':
-    case 'multi_interest_trial': {
-      type UserModel = { training: Training; valid: MethodMetrics; test: MethodMetrics; nextSession?: { valid: MethodMetrics; test: MethodMetrics }; interestCollapse?: number };
-      const r = readReport<{ lambda: number; multiInterest: UserModel; youtubeDnn?: UserModel }>(ref);
-      if (!r) break;
-      const logUser = async (run: TrackedRun, x: UserModel) => {
-        await logTraining(run, x.training);
-        await run.logMetrics({
-          ...rankingMetrics(x.test, 'comirec_'),
-          ...rankingMetrics(x.valid, 'comirec_val_'),
-          ...(x.nextSession ? { ...rankingMetrics(x.nextSession.test, 'next_session_'), ...rankingMetrics(x.nextSession.valid, 'next_session_val_') } : {}),
-          ...(x.interestCollapse !== undefined ? { interest_collapse: x.interestCollapse } : {}),
-        });
-      };
-      if (ref.stage === 'multi_interest_trial') {
-        await logUser(stage, r.multiInterest);
-        break;
-      }
-      const m = await model('multi_interest');
-      await logUser(m, r.multiInterest);
-      await uploadIfPresent(m, ref.dir, ['multi_interest', 'test_user_interests.parquet']);
-      await m.end('FINISHED');
-      if (r.youtubeDnn) {
-        const y = await model('youtube_dnn');
-        await logUser(y, r.youtubeDnn);
-        await uploadIfPresent(y, ref.dir, ['youtube_dnn']);
-        await y.end('FINISHED');
-      }
-      break;
-    }
-    case 'evaluation': {
-      const r = readReport<EvaluationReport>(ref, 'evaluation.json');
-      if (!r) break;
-      for (const m of r.nextSession.test.methods) await stage.logMetrics({ ...rankingMetrics(m, `${m.method}_next_session_`), [`${m.method}_next_session_fallback_share`]: m.fallback_share_at_50 });
-      for (const m of r.nextSession.valid.methods) await stage.logMetrics(rankingMetrics(m, `${m.method}_next_session_val_`));
-      for (const m of r.comirec.methods) await stage.logMetrics(rankingMetrics(m, `${m.method}_comirec_`));
-      for (const c of r.interestCollapse) await stage.logMetrics({ [`interest_collapse_lambda_${String(c.lambda).replace('.', '_')}`]: c.value });
-      await stage.logMetrics({ next_session_recall_at_50_over_item_cf: r.goal.ratio, next_session_test_sessions: r.nextSession.test.scoredSessions, next_session_valid_sessions: r.nextSession.valid.scoredSessions });
-      const chosen = r.nextSession.tuning;
-      await stage.logParams({
-        'tuned.item_cf.lookback_days': String(chosen.itemCf.chosen.lookbackDays ?? 'all'),
-        'tuned.item_cf.top_k': String(chosen.itemCf.chosen.topK),
-        'tuned.item_cf.recent_clicks': String(chosen.itemCf.chosen.recentClicks),
-        'tuned.item_knn.last_clicks': String(chosen.itemKnn.chosen.lastClicks),
-        'tuned.popularity.window_days': String(chosen.popularity.chosen.windowDays ?? 'all'),
-      });
-      await uploadIfPresent(stage, ref.dir, ['evaluation.json', 'evaluation.md']);
-      break;
-    }
-    case 'index':
-      await stage.logMetrics(numericMetrics(readReport(ref)));
-      await uploadIfPresent(stage, ref.dir, ['items.faiss', 'items.idmap.json', 'report.json'], 'index');
-      break;
-    case 'ab_test': {
-      const r = readReport<AbReport | ReplayOnlyReport>(ref);
-      if (r?.armA && r.armB) {
-        const { mode, ...metrics } = abMetrics(r);
-        await stage.setTags({ 'curio.ab_mode': String(mode) });
-        await stage.logMetrics(metrics as Record<string, number>);
-      }
-      await uploadIfPresent(stage, ref.dir, ['report.json', 'report.md']);
-      break;
-    }
-    default:
-      await stage.logMetrics(numericMetrics(readReport(ref)));
-      await uploadIfPresent(stage, ref.dir, ['report.json']);
-  }
+  const ctx = { run: stage, model: (name: string) => t.child(handle.ref, 'model', name), ref };
+  const spec = STAGE_SPECS[ref.stage];
+  await (spec ? spec.track(ctx) : trackReport(ctx));
 }
 
-/** Logs one finished stage (or sweep point) under the retrain's run; returns its MLflow run id when known. */
 export async function trackStage(input: { tracking: TrackingHandle; ref: StageRef; params: Record<string, string>; sweepLambda?: number }): Promise<string | undefined> {
   const t = tracking(input.tracking.experiment);
   const run =

@@ -1,9 +1,9 @@
-import { join } from 'node:path';
-import { itemEmbeddingStage, keywordStage, multiInterestStage } from '../stages/modelStages';
 import type { ResolvedConfig } from '../config/retrainConfig';
+import { itemEmbeddingSpec } from '../stages/itemEmbedding';
+import { keywordSpec } from '../stages/keyword';
+import { lambdaTrialSpec, multiInterestSpec } from '../stages/multiInterest';
 import type { StageRef } from '../workflows/types';
-import { ConfigError } from '../platform/schema';
-import { runStage, toFailure } from './stageRunner';
+import { runSpec } from './stageRunner';
 
 /**
  * The tfjs-node trainings. They run on the training task queue, in their own worker process, one at
@@ -12,50 +12,11 @@ import { runStage, toFailure } from './stageRunner';
  */
 
 export async function trainItemEmbeddings(input: { features: StageRef; tags: StageRef; config: ResolvedConfig }): Promise<StageRef> {
-  const { ref } = await runStage(
-    'item_embedding',
-    { features: input.features.digest, tags: input.tags.digest, itemUnit: input.config.itemUnit, item2vec: input.config.item2vec },
-    (io) =>
-      itemEmbeddingStage(
-        {
-          featuresDb: join(input.features.dir, 'features.duckdb'),
-          tagsDb: join(input.tags.dir, 'tags.duckdb'),
-          itemUnit: input.config.itemUnit,
-          item2vec: input.config.item2vec,
-        },
-        io,
-      ),
-    (r) => ({
-      resumed_from_epoch: r.itemUnit.resumedFromEpoch,
-      epochs_run: r.itemUnit.epochsRun.join(','),
-      next_click_recall_cold: r.nextClick.itemUnit.recallCold,
-      next_click_recall_warm: r.nextClick.itemUnit.recallWarm,
-      item2vec_recall_cold: r.nextClick.item2vec.recallCold,
-      item2vec_recall_warm: r.nextClick.item2vec.recallWarm,
-      popularity_recall_cold: r.nextClick.popularity.recallCold,
-    }),
-  );
-  return ref;
+  return runSpec(itemEmbeddingSpec, { features: input.features, tags: input.tags, itemUnit: input.config.itemUnit, item2vec: input.config.item2vec });
 }
 
 export async function trainKeywordModel(input: { features: StageRef; tags: StageRef; itemEmbedding: StageRef; config: ResolvedConfig }): Promise<StageRef> {
-  const { ref } = await runStage(
-    'keyword',
-    { embedding: input.itemEmbedding.digest, features: input.features.digest, tags: input.tags.digest, keyword: input.config.keyword },
-    (io) =>
-      keywordStage(
-        {
-          featuresDb: join(input.features.dir, 'features.duckdb'),
-          tagsDb: join(input.tags.dir, 'tags.duckdb'),
-          itemEmbeddingDir: input.itemEmbedding.dir,
-          itemUnit: input.config.itemUnit,
-          keyword: input.config.keyword,
-        },
-        io,
-      ),
-    (r) => ({ recall_at_50: r.withTransfer.recall_at_50, recall_at_50_no_transfer: r.withoutTransfer.recall_at_50, held_out_searches: r.heldOutSearches }),
-  );
-  return ref;
+  return runSpec(keywordSpec, { features: input.features, tags: input.tags, itemEmbedding: input.itemEmbedding, itemUnit: input.config.itemUnit, keyword: input.config.keyword });
 }
 
 export async function trainMultiInterest(input: {
@@ -67,36 +28,11 @@ export async function trainMultiInterest(input: {
   lambda: number;
   singleVectorBaseline: boolean;
 }): Promise<StageRef> {
-  const multiInterest = { ...input.config.multiInterest, lambda: input.lambda };
-  const stage = input.singleVectorBaseline ? 'multi_interest' : 'multi_interest_trial';
-  if (multiInterest.itemTower === 'joint' && !input.tags) throw toFailure(new ConfigError('multiInterest.itemTower joint needs the tagging stage (tags) to read the item tower\'s attributes'));
-  const { ref } = await runStage(
-    stage,
-    { embedding: input.itemEmbedding.digest, features: input.features.digest, tags: input.tags?.digest ?? null, multiInterest, baseline: input.singleVectorBaseline },
-    (io) =>
-      multiInterestStage(
-        {
-          featuresDb: join(input.features.dir, 'features.duckdb'),
-          tagsDb: input.tags ? join(input.tags.dir, 'tags.duckdb') : '',
-          itemUnit: input.config.itemUnit,
-          itemEmbeddingDir: input.itemEmbedding.dir,
-          multiInterest,
-          singleVectorBaseline: input.singleVectorBaseline,
-        },
-        io,
-      ),
-    (r) => ({
-      lambda: r.lambda,
-      // The sweep picks λ on this one: next-session Recall@50 of the validation period.
-      valid_next_session_recall_at_50: r.multiInterest.nextSession.valid.recall_at_50,
-      test_next_session_recall_at_50: r.multiInterest.nextSession.test.recall_at_50,
-      valid_recall_at_50: r.multiInterest.valid.recall_at_50,
-      test_recall_at_50: r.multiInterest.test.recall_at_50,
-      interest_collapse: r.multiInterest.interestCollapse,
-      session_start_collapse_before_gate: r.multiInterest.sessionStartCollapse.beforeGate,
-      session_start_collapse_after_gate: r.multiInterest.sessionStartCollapse.afterGate,
-      resumed_from_epoch: r.multiInterest.training.resumedFromEpoch,
-    }),
-  );
-  return ref;
+  return runSpec(input.singleVectorBaseline ? multiInterestSpec : lambdaTrialSpec, {
+    features: input.features,
+    ...(input.tags ? { tags: input.tags } : {}),
+    itemEmbedding: input.itemEmbedding,
+    itemUnit: input.config.itemUnit,
+    multiInterest: { ...input.config.multiInterest, lambda: input.lambda },
+  });
 }

@@ -48,7 +48,8 @@ import { loadEvalUsers } from '../models/sequences';
 import { readItemVectors } from '../models/vectorFiles';
 import { attachDatabase, openDatabase } from '../platform/duckdb';
 import { readPopularity } from '../evaluation/popularity';
-import type { MultiInterestReport, StageIo } from './modelStages';
+import type { MultiInterestReport } from './modelStages';
+import type { StageIo } from './spec';
 import { CO_TRAINED_ITEM_VECTORS, MULTI_INTEREST_SESSION_QUERIES, YOUTUBE_DNN_ITEM_VECTORS, YOUTUBE_DNN_SESSION_QUERIES } from './stageFiles';
 
 /**

@@ -1,112 +1,92 @@
-import { join } from 'node:path';
-import { DEFAULT_FEATURE_PARAMS, type FeatureParams } from '../data/features';
-import {
-  DEFAULT_ITEM2VEC,
-  DEFAULT_ITEM_UNIT,
-  DEFAULT_KEYWORD,
-  DEFAULT_MULTI_INTEREST,
-  type Item2VecConfig,
-  type ItemUnitConfig,
-  type KeywordConfig,
-  type MultiInterestConfig,
-} from '../models/config';
+import { resolveRetrainConfig } from '../config/retrainConfig';
 import type { Progress } from '../models/training';
-import { DEFAULT_TAGGING, type TaggingParams } from '../tagging/tagItems';
-import { contentKey, produceStage } from './artifacts';
-import { digestOfFolder, featuresStage, lexiconDigest, loadStage, taggingStage } from './dataStages';
-import { evaluationStage, type EvaluationReport } from './evaluationStage';
-import { itemEmbeddingStage, keywordStage, multiInterestStage, type ItemEmbeddingReport, type KeywordReport, type MultiInterestReport } from './modelStages';
+import { bestTrial } from '../workflows/sweepChoice';
+import type { RetrainInput, StageRef } from '../workflows/types';
+import { contentKey, folderDigest, produceStage } from './artifacts';
+import { evaluationSpec } from './evaluation';
+import type { EvaluationReport } from './evaluationStage';
+import { featuresSpec } from './features';
+import { digestOfFolder } from './identity';
+import { itemEmbeddingSpec } from './itemEmbedding';
+import { keywordSpec } from './keyword';
+import { loadSpec } from './load';
+import type { ItemEmbeddingReport, KeywordReport, MultiInterestReport } from './modelStages';
+import { lambdaTrialSpec, multiInterestSpec } from './multiInterest';
+import type { StageSpec } from './spec';
+import { taggingSpec } from './tagging';
 
 /**
- * Load → features → tagging → item embeddings → keyword DSSM → multi-interest (chosen λ and λ = 0)
- * → evaluation, in this process, with the same content-addressed stage folders the Temporal workflow
- * uses. `curio train` and the model benchmark run it.
+ * The retrain in this process, without Temporal: load → features → tagging → item embeddings →
+ * keyword DSSM → multi-interest (with the YouTube-DNN baseline) → one trial per λ of the sweep, λ
+ * chosen on validation → evaluation. The same stage specs as the workflow's activities, the same
+ * config schema and the same content keys, so `curio train` and a workflow on the same data and
+ * settings share every folder: whichever runs second reuses what the first one trained.
  */
 
-export interface LocalRetrainOptions {
+export interface LocalRetrainOptions extends Omit<RetrainInput, 'data' | 'experimentName' | 'registry' | 'timeouts' | 'sweepParallelism'> {
   dataDir: string;
   artifactsRoot: string;
   quarantine?: boolean;
-  features?: FeatureParams;
-  tagging?: TaggingParams;
-  itemUnit?: ItemUnitConfig;
-  item2vec?: Item2VecConfig;
-  keyword?: KeywordConfig;
-  multiInterest?: MultiInterestConfig;
-  goalRatio?: number;
   log?: (m: string) => void;
   onProgress?: (p: Progress) => void;
+  /** Aborting stops a training at its next step (Ctrl-C in `curio train`). */
+  signal?: AbortSignal;
 }
 
 export interface LocalRetrainResult {
+  /** Each stage's folder; sweep trials as `multi_interest_trial:λ`. */
   dirs: Record<string, string>;
   seconds: Record<string, number>;
   itemEmbedding: ItemEmbeddingReport;
   keyword: KeywordReport;
+  /** The `multi_interest` stage: the config's λ, with the YouTube-DNN baseline. */
   multiInterest: MultiInterestReport;
-  lambdaZero: MultiInterestReport;
+  /** The sweep's λ = 0 trial, when the grid has one. */
+  lambdaZero?: MultiInterestReport;
+  /** The λ the sweep chose on validation, and its trial (what the evaluation serves). */
+  bestLambda: number;
+  best: MultiInterestReport;
   evaluation: EvaluationReport;
 }
 
 export async function localRetrain(o: LocalRetrainOptions): Promise<LocalRetrainResult> {
-  const log = o.log ?? (() => {});
-  const root = o.artifactsRoot;
-  const features = o.features ?? DEFAULT_FEATURE_PARAMS;
-  const tagging = o.tagging ?? DEFAULT_TAGGING;
-  const itemUnit = o.itemUnit ?? DEFAULT_ITEM_UNIT;
-  const item2vec = o.item2vec ?? DEFAULT_ITEM2VEC;
-  const keyword = o.keyword ?? DEFAULT_KEYWORD;
-  const mi = o.multiInterest ?? DEFAULT_MULTI_INTEREST;
+  const { dataDir, artifactsRoot: root, quarantine, log = () => {}, onProgress, signal, ...sections } = o;
+  const cfg = resolveRetrainConfig({ ...sections, data: { dir: dataDir, quarantine: quarantine ?? false } });
   const seconds: Record<string, number> = {};
   const dirs: Record<string, string> = {};
-  const timed = async <R>(stage: string, key: string, run: (io: { out: string; scratch: string }) => Promise<R>) => {
+  const trainingIo = { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) };
+
+  async function run<I, R>(spec: StageSpec<I, R>, input: I, label = spec.name): Promise<StageRef & { report: R }> {
     const t0 = Date.now();
-    const r = await produceStage(root, stage, key, (io) => run({ ...io }));
-    seconds[stage] = (Date.now() - t0) / 1000;
-    dirs[stage] = r.dir;
-    log(`${stage}: ${r.reused ? 'reused' : 'done'} in ${seconds[stage].toFixed(1)} s → ${r.dir}`);
-    return r.manifest.report;
+    const key = contentKey(spec.key(input));
+    const r = await produceStage(root, spec.name, key, (io) => spec.run(input, { ...io, ...trainingIo, phase: (m) => log(`  ${label}: ${m}`) }));
+    seconds[label] = (Date.now() - t0) / 1000;
+    dirs[label] = r.dir;
+    log(`${label}: ${r.reused ? 'reused' : 'done'} in ${seconds[label].toFixed(1)} s → ${r.dir}`);
+    return { stage: spec.name, key, dir: r.dir, digest: folderDigest(r.manifest), reused: r.reused, summary: spec.summary(r.manifest.report, input), report: r.manifest.report };
+  }
+
+  const load = await run(loadSpec, { dir: cfg.data.dir as string, digest: await digestOfFolder(cfg.data.dir as string), quarantine: cfg.data.quarantine });
+  const features = await run(featuresSpec, { load, params: cfg.features });
+  const tags = await run(taggingSpec, { load, params: cfg.tagging });
+  const itemEmbedding = await run(itemEmbeddingSpec, { features, tags, itemUnit: cfg.itemUnit, item2vec: cfg.item2vec });
+  const keyword = await run(keywordSpec, { features, tags, itemEmbedding, itemUnit: cfg.itemUnit, keyword: cfg.keyword });
+  const models = { features, tags, itemEmbedding, itemUnit: cfg.itemUnit };
+  const baseline = await run(multiInterestSpec, { ...models, multiInterest: cfg.multiInterest });
+  const trials: (StageRef & { report: MultiInterestReport })[] = [];
+  for (const lambda of cfg.lambdaGrid) trials.push(await run(lambdaTrialSpec, { ...models, multiInterest: { ...cfg.multiInterest, lambda } }, `multi_interest_trial:${lambda}`));
+  const best = bestTrial(trials);
+  const zero = trials.find((t) => Number(t.summary.lambda) === 0);
+  const evaluation = await run(evaluationSpec, { features, itemEmbedding, best, ...(zero ? { lambdaZero: zero } : {}), baseline, goalRatio: cfg.evaluation.goalRatio });
+  return {
+    dirs,
+    seconds,
+    itemEmbedding: itemEmbedding.report,
+    keyword: keyword.report,
+    multiInterest: baseline.report,
+    ...(zero ? { lambdaZero: zero.report } : {}),
+    bestLambda: Number(best.summary.lambda),
+    best: best.report,
+    evaluation: evaluation.report,
   };
-  const progress = o.onProgress ? { onProgress: o.onProgress } : {};
-
-  const digest = await digestOfFolder(o.dataDir);
-  const loadKey = contentKey({ digest, quarantine: o.quarantine ?? false });
-  await timed('load', loadKey, (io) => loadStage({ dir: o.dataDir, quarantine: o.quarantine ?? false }, io));
-  const datasetDb = join(dirs.load as string, 'dataset.duckdb');
-  const featKey = contentKey({ loadKey, features });
-  await timed('features', featKey, (io) => featuresStage({ datasetDb, params: features }, io));
-  const tagKey = contentKey({ loadKey, tagging, lexicon: lexiconDigest() });
-  await timed('tagging', tagKey, (io) => taggingStage({ datasetDb, params: tagging }, io));
-  const featuresDb = join(dirs.features as string, 'features.duckdb');
-  const tagsDb = join(dirs.tagging as string, 'tags.duckdb');
-
-  const embKey = contentKey({ featKey, tagKey, itemUnit, item2vec });
-  const itemEmbedding = await timed('item_embedding', embKey, (io) => itemEmbeddingStage({ featuresDb, tagsDb, itemUnit, item2vec }, { ...io, ...progress }));
-  const embDir = dirs.item_embedding as string;
-  const kwReport = await timed('keyword', contentKey({ embKey, keyword }), (io) =>
-    keywordStage({ featuresDb, tagsDb, itemEmbeddingDir: embDir, itemUnit, keyword }, { ...io, ...progress }),
-  );
-  const miReport = await timed('multi_interest', contentKey({ embKey, featKey, tagKey, mi, baseline: true }), (io) =>
-    multiInterestStage({ featuresDb, tagsDb, itemUnit, itemEmbeddingDir: embDir, multiInterest: mi, singleVectorBaseline: true }, { ...io, ...progress }),
-  );
-  const miDir = dirs.multi_interest as string;
-  const zero = { ...mi, lambda: 0 };
-  const zeroReport = await timed('multi_interest_lambda0', contentKey({ embKey, featKey, tagKey, mi: zero, baseline: false }), (io) =>
-    multiInterestStage({ featuresDb, tagsDb, itemUnit, itemEmbeddingDir: embDir, multiInterest: zero, singleVectorBaseline: false }, { ...io, ...progress }),
-  );
-  const evalReport = await timed('evaluation', contentKey({ miDir, zero: dirs.multi_interest_lambda0, goal: o.goalRatio ?? 1.2 }), (io) =>
-    evaluationStage(
-      {
-        featuresDb,
-        itemEmbeddingDir: embDir,
-        multiInterestDir: miDir,
-        lambdaZeroDir: dirs.multi_interest_lambda0 as string,
-        baselineDir: miDir,
-        goalRatio: o.goalRatio ?? 1.2,
-      },
-      io,
-      log,
-    ),
-  );
-  return { dirs, seconds, itemEmbedding, keyword: kwReport, multiInterest: miReport, lambdaZero: zeroReport, evaluation: evalReport };
 }

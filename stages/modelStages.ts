@@ -31,6 +31,7 @@ import type { EpochStats, Progress } from '../models/training';
 import { loadModel, saveModel } from '../models/modelFiles';
 import { readItemVectors, writeInterests, writeItemVectors } from '../models/vectorFiles';
 import { loadPopularity } from '../evaluation/popularity';
+import type { StageIo } from './spec';
 import { CO_TRAINED_ITEM_VECTORS, MULTI_INTEREST_SESSION_QUERIES, YOUTUBE_DNN_ITEM_VECTORS, YOUTUBE_DNN_SESSION_QUERIES } from './stageFiles';
 import { assertNativeBackend, tf } from '../platform/tf';
 import { loadLexicon } from '../tagging/lexicon';
@@ -41,15 +42,6 @@ import { Tokenizer } from '../tagging/tokenizer';
  * reads its inputs from earlier stages' folders, trains, evaluates, and writes its artifacts —
  * vectors as Parquet, models in the tfjs format, a report — into the folder it is given.
  */
-
-export interface StageIo {
-  out: string;
-  /** Survives a crash of the attempt: checkpoints live here. */
-  scratch: string;
-  onProgress?: (p: Progress) => void;
-  /** Aborted when the stage is cancelled (the retrain's abort); trainings stop at their next step. */
-  signal?: AbortSignal;
-}
 
 function trainingOptions(io: StageIo): { onProgress?: (p: Progress) => void; signal?: AbortSignal } {
   return { ...(io.onProgress ? { onProgress: io.onProgress } : {}), ...(io.signal ? { signal: io.signal } : {}) };

@@ -216,4 +216,25 @@ describe('retrainRecall on the real dev server', () => {
     writeFileSync(file, JSON.stringify(history));
     expect(execFileSync(process.execPath, [join(projectRoot, 'dist', 'cli', 'main.js'), 'replay', file, '--workflows', join(projectRoot, 'workflows', 'index.ts'), '--workflow-id', workflowId], { encoding: 'utf8' })).toContain('deterministic');
   });
+
+  it('curio train and a workflow with the same data and settings share every stage folder', async () => {
+    const data = join(root, 'data');
+    // Settings no earlier test used (another feature seed), so every stage from features on is new.
+    const { data: _data, experimentName: _e, registry: _r, timeouts: _t, sweepParallelism: _p, ...settings } = { ...quickInput({ dir: data }), features: { seed: 11 } };
+    const configFile = join(root, 'train-settings.json');
+    writeFileSync(configFile, JSON.stringify(settings));
+    const artifacts = join(root, 'artifacts');
+    const out = execFileSync(process.execPath, [join(projectRoot, 'dist', 'cli', 'main.js'), 'train', data, '--artifacts', artifacts, '--config', configFile], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(out).toMatch(/evaluation: done/);
+    const shared = ['load', 'features', 'tagging', 'item_embedding', 'keyword', 'multi_interest', 'multi_interest_trial', 'evaluation'];
+    const finished = () => Object.fromEntries(shared.map((s) => [s, readdirSync(join(artifacts, s)).filter((d) => existsSync(join(artifacts, s, d, 'manifest.json'))).sort()]));
+    const afterTrain = finished();
+
+    const workflowId = `retrain-after-train-${stamp}`;
+    const handle = await env.client.workflow.start(retrainRecall, { taskQueue: PIPELINE_TASK_QUEUE, workflowId, args: [{ ...quickInput({ dir: data }), features: { seed: 11 } }] });
+    const result = await handle.result();
+    expect(result.stages.every((s) => s.status === 'done')).toBe(true);
+    // Not one new folder: the workflow found every stage curio train had finished, down to the sweep's trials and the evaluation.
+    expect(finished()).toEqual(afterTrain);
+  });
 });

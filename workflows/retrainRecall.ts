@@ -23,6 +23,7 @@ import type { PipelineActivities } from '../activities/pipeline';
 import type { TrainingActivities } from '../activities/training';
 import type { TrackingHandle } from '../activities/trackingActivities';
 import type { ResolvedConfig } from '../config/retrainConfig';
+import { bestTrial } from './sweepChoice';
 import { PIPELINE_TASK_QUEUE, TRAINING_TASK_QUEUE } from './taskQueues';
 import {
   ABORT_SIGNAL,
@@ -310,7 +311,7 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     await Promise.all(running);
     results.sort((a, b) => Number(a.summary.lambda) - Number(b.summary.lambda));
     // λ is chosen on the validation period's next-session Recall@50, never on the test period.
-    const best = results.reduce((b, r) => (validSelectionMetric(r) > validSelectionMetric(b) ? r : b));
+    const best = bestTrial(results);
     return { stage: 'lambda_sweep', key: best.key, dir: best.dir, digest: best.digest, reused: results.every((r) => r.reused), summary: { best_lambda: Number(best.summary.lambda), trials: results.length }, trials: results, best } as StageRef & { trials: StageRef[]; best: StageRef };
   });
   const evaluation = await stage('evaluation', async () => {
@@ -352,11 +353,6 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     ...(registration.mlflowRunId ? { mlflowRunId: registration.mlflowRunId } : {}),
     ...(registration.mlflowRunUrl ? { mlflowRunUrl: registration.mlflowRunUrl } : {}),
   };
-}
-
-/** A sweep trial's validation score; trials recorded before the next-session protocol carry only the ComiRec one. */
-function validSelectionMetric(trial: StageRef): number {
-  return Number(trial.summary.valid_next_session_recall_at_50 ?? trial.summary.valid_recall_at_50);
 }
 
 /** Flattens a config section into MLflow params (`section.field`). */
