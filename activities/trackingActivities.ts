@@ -6,7 +6,8 @@ import { flattenParams, sweepPointName, type RunRef } from '../experiments/namin
 import { liftGate, registerBundle } from '../experiments/registry';
 import { createTracker } from '../experiments/trackerConfig';
 import type { TrackedRun, Tracker } from '../experiments/tracking';
-import type { AbReport, ReplayOnlyReport } from '../evaluation/abTest';
+import type { ReplayOnlyReport } from '../evaluation/abReplay';
+import type { AbReport } from '../evaluation/abTest';
 import { headlineMetrics } from '../evaluation/headlineMetrics';
 import type { EvaluationReport } from '../stages/evaluationStage';
 import type { ResolvedConfig } from '../config/retrainConfig';

@@ -17,7 +17,7 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatAbReport } from '../evaluation/abReport';
 import { DEFAULT_AB } from '../evaluation/abConfig';
-import { runReplayOnly } from '../evaluation/abTest';
+import { runReplayOnly } from '../evaluation/abReplay';
 import { trainedInterestModel } from '../models/trainedInterestModel';
 import { readItemVectors } from '../models/vectorFiles';
 import { localRetrain } from '../stages/localRetrain';

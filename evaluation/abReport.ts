@@ -1,5 +1,7 @@
 import type { BootstrapResult } from './abStats';
-import type { AbReport, ArmReport, ReplayArmReport, ReplayOnlyReport } from './abTest';
+import type { ArmReport, ReplayArmReport } from './abArms';
+import type { ReplayOnlyReport } from './abReplay';
+import type { AbReport } from './abTest';
 
 /** The A/B report (or the replay-only estimate) as a plain-text table, for the CLI and logs. */
 export function formatAbReport(r: AbReport | ReplayOnlyReport): string {

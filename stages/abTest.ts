@@ -2,7 +2,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AbConfig } from '../evaluation/abConfig';
 import { abMetrics, formatAbReport } from '../evaluation/abReport';
-import type { AbReport, ReplayOnlyReport } from '../evaluation/abTest';
+import type { ReplayOnlyReport } from '../evaluation/abReplay';
+import type { AbReport } from '../evaluation/abTest';
 import type { StageRef } from '../workflows/types';
 import { featuresSpec } from './features';
 import { itemEmbeddingSpec } from './itemEmbedding';
@@ -49,7 +50,8 @@ export const abTestSpec = defineStage<AbTestInput, AbReport | ReplayOnlyReport>(
   async run(input, io) {
     const { readItemVectors } = await import('../models/vectorFiles');
     const { openServedArm } = await import('./servedArm');
-    const { runAbTest, runReplayOnly } = await import('../evaluation/abTest');
+    const { runAbTest } = await import('../evaluation/abTest');
+    const { runReplayOnly } = await import('../evaluation/abReplay');
     const served = servedArmFromSummary(input.evaluation?.summary);
     const iv = await readItemVectors(served.method === 'multi_interest' ? servedItemVectorsFile(input.itemEmbedding, input.best, input.evaluation) : join(input.itemEmbedding.dir, itemEmbeddingSpec.files.itemVectors));
     const armB = await openServedArm(served, join(input.best.dir, multiInterestSpec.files.model), iv);

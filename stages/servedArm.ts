@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ArmBModels, ArmBServing } from '../evaluation/abTest';
+import type { ArmBModels, ArmBServing } from '../evaluation/abFeeds';
 import { DEFAULT_HISTORY_CLUSTERS, historyClusterModel, type HistoryClusterConfig } from '../models/historyClusters';
 import type { StageRef } from '../workflows/types';
 import { CO_TRAINED_ITEM_VECTORS } from './stageFiles';

@@ -6,7 +6,9 @@ import { generateMarketplace } from '../data/generator/generate';
 import { loadDataset } from '../data/loadDataset';
 import { formatAbReport } from '../evaluation/abReport';
 import { DEFAULT_AB } from '../evaluation/abConfig';
-import { hasTruth, runAbTest, runReplayOnly, type ArmBModels, type ReplayOnlyReport } from '../evaluation/abTest';
+import type { ArmBModels } from '../evaluation/abFeeds';
+import { runReplayOnly, type ReplayOnlyReport } from '../evaluation/abReplay';
+import { hasTruth, runAbTest } from '../evaluation/abTest';
 import { tagItems } from '../tagging/tagItems';
 import { randomQueries } from './helpers/retrievalFixtures';
 

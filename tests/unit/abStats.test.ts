@@ -1,5 +1,5 @@
 import { bootstrapLift, normalCdf, normalQuantile, pairedBootstrapLift, quantile, twoProportionZTest, type ArmCounts } from '../../evaluation/abStats';
-import { categoryMix } from '../../evaluation/abTest';
+import { categoryMix } from '../../evaluation/abArms';
 
 const users = (n: number, clicks: number, impressions: number): ArmCounts[] => Array.from({ length: n }, () => ({ clicks, impressions }));
 

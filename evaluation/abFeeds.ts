@@ -1,0 +1,211 @@
+import { resolve } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { attachDatabase, openDatabase } from '../platform/duckdb';
+import { ConstrainedIndex } from '../retrieval/constrainedIndex';
+import { ItemCf } from '../retrieval/itemCf';
+import { LiveItems } from '../retrieval/liveItems';
+import { fillFeed, PopularItems } from '../retrieval/popularFallback';
+import { recallFromInterests } from '../retrieval/recall';
+import type { Candidate, Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
+import type { AbConfig } from './abConfig';
+import { countBefore, loadAbData, type AbData, type UserLog } from './abData';
+import { meanPairwiseCosine } from './metrics';
+import { blendLists, lastDistinct, servingShares, strongInterests } from './rankers';
+
+/**
+ * The two arms' feeds, as the simulation and the replay-only estimate build them: arm A item-CF with
+ * the popular fallback, arm B the multi-interest model through the category-constrained index with
+ * the serving choice of the offline validation; both from the same inputs a production request has.
+ */
+
+/** Arm B's models: trained ones, or (for checks only) an oracle built from the truth. */
+/** How arm B's interests become a feed: the offline validation's serving choice (absent: the recall config's). */
+export interface ArmBServing {
+  /** How the interests' lists merge. */
+  merge?: 'quota' | 'score';
+  /** Categories each interest retrieves within, and the per-category cap of the quota merge. */
+  categoriesPerInterest?: number;
+  maxCategoryShare?: number;
+  /** Quota turns by the interests' strengths ('strength') or equal; and the adaptive K's threshold. */
+  weighting?: 'equal' | 'strength';
+  minStrength?: number;
+  /**
+   * The hybrid the offline validation may choose: this share of the feed from the neighbours of the
+   * last `lastClicks` distinct clicks (through the same item vectors and index), the rest from the
+   * interests, interleaved.
+   */
+  recent?: { share: number; lastClicks: number };
+  /** Of the whole feed: the popular lots (the fallback's own ranking), interleaved on validation's say. */
+  popularShare?: number;
+}
+
+export interface ArmBModels extends ArmBServing {
+  label: string;
+  itemVectors: ItemVectors;
+  modelFor: InterestModelProvider;
+  /** item_id of each vector row (from the vector file): checked against the catalogue's item_idx order. */
+  itemIds?: readonly string[];
+}
+
+/** What both the simulation and the replay-only estimate share: the data, arm B's index and the two recallers. */
+export interface Feeder {
+  data: AbData;
+  index: ConstrainedIndex;
+  live: LiveItems;
+  /** Item-CF and popularity as of the last refresh before t (or the test start when frozen). */
+  refresh(t: number): Promise<{ cf: ItemCf; popular: PopularItems }>;
+  feedFor(which: 'A' | 'B', req: FeedRequest): Feed;
+  /** Mean pairwise cosine of arm B's interests over the requests it answered so far. */
+  collapse(): { mean: number; requests: number };
+}
+
+export interface FeedRequest {
+  userIdx: number;
+  /** A feed for the offline replay estimate (not shown in the simulation). */
+  replay?: boolean;
+  model?: InterestModel;
+  t: number;
+  liveNow: Int32Array;
+  /** The user's logged clicks before the session, oldest first. */
+  history: number[];
+  seen: Set<number>;
+  sessionClicks: number[];
+  size: number;
+  cf: ItemCf;
+  popular: PopularItems;
+}
+
+export async function openFeeder(conn: DuckDBConnection, data: AbData, armB: ArmBModels, config: AbConfig, progress: (m: string) => void): Promise<Feeder> {
+  if (armB.itemIds) {
+    const ids = armB.itemIds;
+    const bad = data.catalogue.itemIds.findIndex((id, i) => ids[i] !== id);
+    if (bad >= 0 || ids.length !== data.catalogue.itemIds.length) {
+      throw new Error(`arm B's item vectors are not aligned with the catalogue: row ${bad} is ${ids[bad]}, item_idx ${bad} is ${data.catalogue.itemIds[bad]} (${ids.length} vectors, ${data.catalogue.itemIds.length} items)`);
+    }
+  }
+  const index = ConstrainedIndex.build(
+    { dim: armB.itemVectors.dim, vectors: armB.itemVectors.vectors, itemIds: data.catalogue.itemIds, itemCategories: data.catalogue.categories },
+    config.index,
+  );
+  if (armB.itemVectors.vectors.length !== data.catalogue.itemIds.length * armB.itemVectors.dim) {
+    throw new Error(`arm B has ${armB.itemVectors.vectors.length / armB.itemVectors.dim} item vectors for ${data.catalogue.itemIds.length} catalogue items`);
+  }
+  const live = new LiveItems(data.catalogue);
+  const collapse = pairwiseCosine();
+  const refreshMs = config.refreshHours * 3_600_000;
+  let refreshKey = Number.NaN;
+  let cf: ItemCf | undefined;
+  let popular: PopularItems | undefined;
+  const refresh = async (t: number) => {
+    const frozen = config.cfRefresh === 'frozen';
+    const key = frozen ? -1 : Math.floor(t / refreshMs);
+    if (key === refreshKey && cf && popular) return { cf, popular };
+    refreshKey = key;
+    const until = frozen ? data.testStart : key * refreshMs;
+    cf = await ItemCf.compute(conn, { since: until - config.cfLookbackDays * 86_400_000, until, topK: config.cfTopK });
+    popular = await PopularItems.compute(conn, data.catalogue.itemIds.length, data.catalogue.listedAt, until - config.popularityWindowHours * 3_600_000, until);
+    progress(`item-CF and popularity recomputed up to ${new Date(until).toISOString()}: ${cf.itemCount} items with neighbours`);
+    return { cf, popular };
+  };
+  const feedFor = (which: 'A' | 'B', r: FeedRequest): Feed => {
+    const excluded = (i: number) => r.seen.has(i);
+    if (which === 'A') {
+      const recent = [...r.history.slice(-config.cfRecentClicks), ...r.sessionClicks];
+      const cand = r.cf.recall(recent, { size: r.size, eligible: (i) => live.isLive(i, r.t) && !r.seen.has(i) });
+      return fillFeed(cand, r.size, r.popular, r.liveNow, excluded);
+    }
+    const m = r.model ?? armB.modelFor(r.userIdx);
+    const request = { longTerm: Int32Array.from(r.history.slice(-config.maxLongTerm)), shortTerm: Int32Array.from(r.sessionClicks), live: r.liveNow, seen: r.seen };
+    const recallConfig = {
+      ...config.recall,
+      size: r.size,
+      ...(armB.merge ? { merge: armB.merge } : {}),
+      ...(armB.categoriesPerInterest !== undefined ? { categoriesPerInterest: armB.categoriesPerInterest } : {}),
+      ...(armB.maxCategoryShare !== undefined ? { maxCategoryShare: armB.maxCategoryShare } : {}),
+    };
+    // One call to the model per request: its interests feed both the recall and the collapse measure.
+    const weighted = armB.weighting === 'strength' || (armB.minStrength ?? 0) > 0;
+    const w = weighted && m.weightedInterests ? m.weightedInterests(request.longTerm, request.shortTerm) : { vectors: m.interests(request.longTerm, request.shortTerm), weights: undefined };
+    if (!r.replay) collapse.add(w.vectors);
+    let cand: Candidate[];
+    if (w.weights) {
+      const dim = armB.itemVectors.dim;
+      const flat = new Float32Array(w.vectors.length * dim);
+      w.vectors.forEach((v, j) => flat.set(v, j * dim));
+      const picked = strongInterests({ vectors: flat, weights: w.weights }, dim, armB.minStrength ?? 0);
+      cand = recallFromInterests(picked.vectors, index, request, recallConfig, armB.weighting === 'strength' ? picked.weights : undefined);
+    } else cand = recallFromInterests(w.vectors, index, request, recallConfig);
+    const recentShare = armB.recent?.share ?? 0;
+    const popularShare = armB.popularShare ?? 0;
+    if (recentShare > 0 || popularShare > 0) {
+      // The offline serving's blend (evaluation/rankers.ts servedRanker): model, last clicks' neighbours, popular lots.
+      const dim = armB.itemVectors.dim;
+      const near: Candidate[] =
+        recentShare > 0 && armB.recent
+          ? recallFromInterests(
+              lastDistinct([...r.history, ...r.sessionClicks], armB.recent.lastClicks).map((i) => armB.itemVectors.vectors.subarray(i * dim, (i + 1) * dim)),
+              index,
+              request,
+              { ...recallConfig, merge: 'score', categoriesPerInterest: 0 },
+            )
+          : [];
+      const popularLots: Candidate[] =
+        popularShare > 0 ? r.popular.top(r.liveNow, r.size, excluded).map((itemIdx) => ({ itemIdx, score: 0, route: 'popular' as const, interest: -1 })) : [];
+      const byItem = new Map([...popularLots, ...near, ...cand].map((c) => [c.itemIdx, c]));
+      const items = blendLists([cand, near, popularLots].map((l) => l.map((c) => c.itemIdx)), servingShares({ recentShare, popularShare }), r.size);
+      cand = items.map((i) => byItem.get(i) as Candidate);
+    }
+    return fillFeed(cand, r.size, r.popular, r.liveNow, excluded);
+  };
+  return { data, index, live, refresh, feedFor, collapse: () => collapse.value() };
+}
+
+/** Running mean over requests of the mean pairwise cosine of a request's interests (requests with two or more). */
+function pairwiseCosine() {
+  let sum = 0;
+  let requests = 0;
+  return {
+    add(vs: readonly Float32Array[]) {
+      const c = meanPairwiseCosine(vs);
+      if (c === null) return;
+      sum += c;
+      requests++;
+    },
+    value: () => ({ mean: requests ? sum / requests : 0, requests }),
+  };
+}
+
+/** An in-memory DuckDB with the features and tags attached, and the held-out sessions read from them. */
+export async function openAbData(inputs: { featuresDb: string; tagsDb: string }, config: AbConfig) {
+  const db = await openDatabase(':memory:');
+  try {
+    const conn = db.connection;
+    await attachDatabase(conn, resolve(inputs.featuresDb), 'feat');
+    await attachDatabase(conn, resolve(inputs.tagsDb), 'tags');
+    return { db, conn, data: await loadAbData(conn, config.userSplits) };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+export function historyBefore(log: UserLog, t: number, keep: number): number[] {
+  const n = countBefore(log.clickTimes, t);
+  return Array.from(log.clickItems.subarray(Math.max(0, n - keep), n));
+}
+
+export function seenBefore(log: UserLog, t: number): Set<number> {
+  return new Set(log.seenItems.subarray(0, countBefore(log.seenTimes, t)));
+}
+
+export function targetsOf(log: UserLog, sessionKey: string): number[] {
+  const out: number[] = [];
+  log.clickSessions.forEach((s, k) => {
+    if (s === sessionKey) out.push(log.clickItems[k] as number);
+  });
+  return [...new Set(out)];
+}
+
+export function emptyLog(): UserLog {
+  return { clickItems: new Int32Array(), clickTimes: new Float64Array(), clickSessions: [], seenItems: new Int32Array(), seenTimes: new Float64Array() };
+}
