@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { rankingMetrics } from '../evaluation/headlineMetrics';
 import type { MethodMetrics } from '../evaluation/userEval';
-import type { TrackedRun } from '../experiments/tracking';
+import type { TrackedRun } from '../experiments/trackedRun';
 import type { ItemUnitConfig, MultiInterestConfig } from '../models/config';
 import { ConfigError } from '../platform/schema';
 import { featuresSpec } from './features';

@@ -1,4 +1,4 @@
-import type { TrackedRun } from '../experiments/tracking';
+import type { TrackedRun } from '../experiments/trackedRun';
 import type { Progress } from '../models/training';
 import type { StageRef } from '../workflows/types';
 

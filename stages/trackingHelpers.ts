@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TrackedRun } from '../experiments/tracking';
+import type { TrackedRun } from '../experiments/trackedRun';
 import type { EpochStats } from '../models/training';
 import type { TrackContext } from './spec';
 

@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tracker, type TrackedRun, type TrackerOptions } from '../../experiments/tracking';
+import type { TrackedRun } from '../../experiments/trackedRun';
+import { Tracker, type TrackerOptions } from '../../experiments/tracking';
 
 let counter = 0;
 const buffers: string[] = [];

@@ -3,7 +3,7 @@ import { toFailure } from '../../activities/stageRunner';
 import { CliError } from '../../cli/cliError';
 import { DataValidationError } from '../../data/validationError';
 import { MlflowError } from '../../experiments/mlflowClient';
-import { TrackingError } from '../../experiments/tracking';
+import { TrackingError } from '../../experiments/trackingOps';
 import { ConfigError } from '../../platform/schema';
 import { SqlError } from '../../platform/duckdb';
 import { CurioError } from '../../platform/errors';
