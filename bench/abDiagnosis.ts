@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_AB, type AbConfig } from '../evaluation/abConfig';
 import type { ArmBModels } from '../evaluation/abFeeds';
-import { runAbTest, type AbReport } from '../evaluation/abTest';
+import { simulateAbTest, type AbReport } from '../evaluation/abTest';
 import { truthOracle } from '../evaluation/oracleModel';
 import type { Truth } from '../evaluation/truth';
 import { readItemVectors } from '../models/vectorFiles';
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     const v = variants[name];
     if (!v) throw new Error(`unknown variant ${name} (known: ${Object.keys(variants).join(', ')})`);
     const config: AbConfig = { ...base, ...v.config, recall: { ...base.recall, ...v.recall } };
-    const r: AbReport = await runAbTest({ featuresDb: paths.features, tagsDb: paths.tags, datasetDir: paths.data, armB: v.armB }, config);
+    const r: AbReport = await simulateAbTest({ featuresDb: paths.features, tagsDb: paths.tags, datasetDir: paths.data, armB: v.armB }, config);
     const routes = Object.entries(r.armB.routeShare).map(([k, x]) => `${k} ${(100 * x).toFixed(0)}%`).join(', ');
     console.log(
       `| ${seed} | ${name} | ${pct(r.armA.ctr)} | ${pct(r.armB.ctr)} | ${(100 * r.bootstrap.lift).toFixed(1)}% (${(100 * r.bootstrap.ci[0]).toFixed(1)}..${(100 * r.bootstrap.ci[1]).toFixed(1)}) | ${pct(r.armA.replay?.recall ?? NaN)} | ${pct(r.armB.replay?.recall ?? NaN)} | ${r.armA.categoriesPerFeed.toFixed(2)} | ${r.armB.categoriesPerFeed.toFixed(2)} | ${routes} |`,

@@ -6,11 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFeatures } from '../data/features';
+import { runFeatureSql } from '../data/features';
 import { generateMarketplace } from '../data/generator/generate';
 import { isScaleName } from '../data/generator/scales';
 import { loadDataset } from '../data/loadDataset';
-import { tagItems } from '../tagging/tagItems';
+import { tagCatalogue } from '../tagging/tagItems';
 
 async function main(): Promise<void> {
   const scale = process.argv[2] ?? 'small';
@@ -19,8 +19,8 @@ async function main(): Promise<void> {
   try {
     const gen = await generateMarketplace({ scale, seed: 7, out: join(dir, 'data') });
     const load = await loadDataset({ dir: join(dir, 'data'), out: join(dir, 'dataset.duckdb') });
-    const feat = await buildFeatures(join(dir, 'dataset.duckdb'), join(dir, 'features.duckdb'));
-    const tags = await tagItems(join(dir, 'dataset.duckdb'), join(dir, 'tags.duckdb'));
+    const feat = await runFeatureSql(join(dir, 'dataset.duckdb'), join(dir, 'features.duckdb'));
+    const tags = await tagCatalogue(join(dir, 'dataset.duckdb'), join(dir, 'tags.duckdb'));
     const rows = gen.events + gen.items + gen.searches;
     console.log(
       JSON.stringify({

@@ -80,7 +80,7 @@ export interface FeatureReport {
 }
 
 /** Runs the feature SQL over a loaded dataset into a new database, atomically. */
-export async function buildFeatures(
+export async function runFeatureSql(
   datasetDb: string,
   out: string,
   params: FeatureParams = DEFAULT_FEATURE_PARAMS,

@@ -63,7 +63,7 @@ export function hasTruth(datasetDir: string): boolean {
   return existsSync(join(datasetDir, 'truth', 'items.parquet'));
 }
 
-export async function runAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB, progress: (m: string) => void = () => {}): Promise<AbReport> {
+export async function simulateAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB, progress: (m: string) => void = () => {}): Promise<AbReport> {
   const t0 = Date.now();
   const { db, conn, data } = await openAbData(inputs, config);
   try {

@@ -156,7 +156,7 @@ export interface KeywordModel {
  * Trains the DSSM. With `cfg.transfer`, the item tower starts from `pretrained` (the item-unit
  * network) and stays frozen for `cfg.frozenEpochs`; without it the tower starts from scratch.
  */
-export async function trainKeywordModel(
+export async function trainKeywordDssm(
   cfg: KeywordConfig,
   itemCfg: ItemUnitConfig,
   f: ItemFeatures,

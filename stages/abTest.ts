@@ -50,7 +50,7 @@ export const abTestSpec = defineStage<AbTestInput, AbReport | ReplayOnlyReport>(
   async run(input, io) {
     const { readItemVectors } = await import('../models/vectorFiles');
     const { openServedArm } = await import('./servedArm');
-    const { runAbTest } = await import('../evaluation/abTest');
+    const { simulateAbTest } = await import('../evaluation/abTest');
     const { runReplayOnly } = await import('../evaluation/abReplay');
     const served = servedArmFromSummary(input.evaluation?.summary);
     const iv = await readItemVectors(served.method === 'multi_interest' ? servedItemVectorsFile(input.itemEmbedding, input.best, input.evaluation) : join(input.itemEmbedding.dir, itemEmbeddingSpec.files.itemVectors));
@@ -58,7 +58,7 @@ export const abTestSpec = defineStage<AbTestInput, AbReport | ReplayOnlyReport>(
     const phase = (m: string) => io.phase?.(m);
     try {
       const common = { featuresDb: join(input.features.dir, featuresSpec.files.db), tagsDb: join(input.tags.dir, taggingSpec.files.db), armB };
-      const report = hasTruth(input.dataDir) ? await runAbTest({ ...common, datasetDir: input.dataDir }, input.settings, phase) : await runReplayOnly(common, input.settings, phase);
+      const report = hasTruth(input.dataDir) ? await simulateAbTest({ ...common, datasetDir: input.dataDir }, input.settings, phase) : await runReplayOnly(common, input.settings, phase);
       writeFileSync(join(io.out, abTestSpec.files.report), JSON.stringify(report, null, 2));
       writeFileSync(join(io.out, abTestSpec.files.markdown), formatAbReport(report));
       return report;

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildFeatures, type FeatureParams, type FeatureReport } from '../data/features';
+import { runFeatureSql, type FeatureParams, type FeatureReport } from '../data/features';
 import { loadSpec } from './load';
 import { defineStage, type StageOutput } from './spec';
 import { trackReport } from './trackingHelpers';
@@ -17,7 +17,7 @@ export const featuresSpec = defineStage<FeaturesInput, FeatureReport>()({
   files: { db: 'features.duckdb', report: 'report.json' },
   key: (input) => ({ load: input.load.digest, params: input.params }),
   async run(input, io) {
-    const report = await buildFeatures(join(input.load.dir, loadSpec.files.db), join(io.out, featuresSpec.files.db), input.params);
+    const report = await runFeatureSql(join(input.load.dir, loadSpec.files.db), join(io.out, featuresSpec.files.db), input.params);
     writeFileSync(join(io.out, featuresSpec.files.report), JSON.stringify(report, null, 2));
     return report;
   },

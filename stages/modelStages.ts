@@ -21,7 +21,7 @@ import {
 } from '../models/config';
 import { loadItemFeatures, type ItemFeatures } from '../models/itemFeatures';
 import { computeItemVectors, item2vecVectors, loadSkipGramPairs, trainItem2Vec, trainItemUnit } from '../models/itemUnit';
-import { computeQueryVectors, loadKeywordData, trainKeywordModel } from '../models/keywordDssm';
+import { computeQueryVectors, loadKeywordData, trainKeywordDssm } from '../models/keywordDssm';
 import { computeInterests, interestCollapse, longTermInterestModel, trainUserModel } from '../models/multiInterest';
 import { loadEvalUsers, loadMiExamples, sessionStartSequences, type EvalUsers } from '../models/sequences';
 import { choosePopularity, evaluateSessions, readClickTimes, readNextSessionInputs, type NextSessionInputs, type NextSessionMetrics } from '../evaluation/nextSession';
@@ -146,7 +146,7 @@ export async function keywordStage(input: KeywordInput, io: StageIo): Promise<Ke
   const run = async (transfer: boolean) => {
     const t0 = Date.now();
     const cfg = { ...input.keyword, transfer };
-    const m = await trainKeywordModel(cfg, input.itemUnit, f, pairs, popularity, transfer ? pretrained : undefined, {
+    const m = await trainKeywordDssm(cfg, input.itemUnit, f, pairs, popularity, transfer ? pretrained : undefined, {
       checkpointDir: join(io.scratch, transfer ? 'transfer' : 'scratch'),
       ...progress,
     });

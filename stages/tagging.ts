@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tagItems, type TaggingParams, type TaggingReport } from '../tagging/tagItems';
+import { tagCatalogue, type TaggingParams, type TaggingReport } from '../tagging/tagItems';
 import { lexiconDigest } from './identity';
 import { loadSpec } from './load';
 import { defineStage, type StageOutput } from './spec';
@@ -18,7 +18,7 @@ export const taggingSpec = defineStage<TaggingInput, TaggingReport>()({
   files: { db: 'tags.duckdb', report: 'report.json' },
   key: (input) => ({ load: input.load.digest, params: input.params, lexicon: lexiconDigest() }),
   async run(input, io) {
-    const report = await tagItems(join(input.load.dir, loadSpec.files.db), join(io.out, taggingSpec.files.db), input.params);
+    const report = await tagCatalogue(join(input.load.dir, loadSpec.files.db), join(io.out, taggingSpec.files.db), input.params);
     // report.json also feeds the stage's MLflow metrics (every number in it, flattened).
     writeFileSync(join(io.out, taggingSpec.files.report), JSON.stringify(report, null, 2));
     return report;

@@ -142,7 +142,7 @@ function isStopWord(token: string): boolean {
   return isLatinStopWord(token) || CHINESE_STOP_WORDS.has(token) || UNIT_WORDS.has(token);
 }
 
-export async function tagItems(
+export async function tagCatalogue(
   datasetDb: string,
   out: string,
   given: TaggingParams = DEFAULT_TAGGING,

@@ -1,15 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFeatures } from '../data/features';
+import { runFeatureSql } from '../data/features';
 import { generateMarketplace } from '../data/generator/generate';
 import { loadDataset } from '../data/loadDataset';
 import { formatAbReport } from '../evaluation/abReport';
 import { DEFAULT_AB } from '../evaluation/abConfig';
 import type { ArmBModels } from '../evaluation/abFeeds';
 import { runReplayOnly, type ReplayOnlyReport } from '../evaluation/abReplay';
-import { hasTruth, runAbTest } from '../evaluation/abTest';
-import { tagItems } from '../tagging/tagItems';
+import { hasTruth, simulateAbTest } from '../evaluation/abTest';
+import { tagCatalogue } from '../tagging/tagItems';
 import { randomQueries } from './helpers/retrievalFixtures';
 
 // Replay-only mode: data without truth/ (real logs) has no click model, but the offline replay of
@@ -26,8 +26,8 @@ describe('A/B replay-only estimate (tiny, no truth/)', () => {
     root = mkdtempSync(join(tmpdir(), 'curio-ab-replay-'));
     await generateMarketplace({ scale: 'tiny', seed: 3, out: join(root, 'data') });
     await loadDataset({ dir: join(root, 'data'), out: join(root, 'ds.duckdb') });
-    await buildFeatures(join(root, 'ds.duckdb'), join(root, 'features.duckdb'));
-    await tagItems(join(root, 'ds.duckdb'), join(root, 'tags.duckdb'));
+    await runFeatureSql(join(root, 'ds.duckdb'), join(root, 'features.duckdb'));
+    await tagCatalogue(join(root, 'ds.duckdb'), join(root, 'tags.duckdb'));
     paths = { featuresDb: join(root, 'features.duckdb'), tagsDb: join(root, 'tags.duckdb'), datasetDir: join(root, 'data') };
     const dim = 8;
     const vectors = new Float32Array(2000 * dim);
@@ -47,13 +47,13 @@ describe('A/B replay-only estimate (tiny, no truth/)', () => {
 
   it('gives the same replay figures as the simulation does on the same data, once truth/ is removed', async () => {
     expect(hasTruth(paths.datasetDir)).toBe(true);
-    const simulated = await runAbTest({ ...paths, armB }, config);
+    const simulated = await simulateAbTest({ ...paths, armB }, config);
     expect(simulated.mode).toBe('simulation');
     expect(simulated.skippedSessions).toBe(0);
 
     rmSync(join(paths.datasetDir, 'truth'), { recursive: true, force: true });
     expect(hasTruth(paths.datasetDir)).toBe(false);
-    await expect(runAbTest({ ...paths, armB }, config)).rejects.toThrow(/truth/);
+    await expect(simulateAbTest({ ...paths, armB }, config)).rejects.toThrow(/truth/);
     report = await runReplayOnly({ featuresDb: paths.featuresDb, tagsDb: paths.tagsDb, armB }, config);
     console.log(formatAbReport(report));
 

@@ -1,17 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFeatures } from '../data/features';
+import { runFeatureSql } from '../data/features';
 import { generateMarketplace } from '../data/generator/generate';
 import { loadDataset } from '../data/loadDataset';
 import { formatAbReport } from '../evaluation/abReport';
 import { DEFAULT_AB } from '../evaluation/abConfig';
-import { inArmB, runAbTest, type AbInputs, type AbReport } from '../evaluation/abTest';
+import { inArmB, simulateAbTest, type AbInputs, type AbReport } from '../evaluation/abTest';
 import { truthOracle } from '../evaluation/oracleModel';
 import { ConstrainedIndex, ConstrainedIndexError } from '../retrieval/constrainedIndex';
 import { buildItemIndex } from '../retrieval/catalogue';
 import { randomQueries } from './helpers/retrievalFixtures';
-import { tagItems } from '../tagging/tagItems';
+import { tagCatalogue } from '../tagging/tagItems';
 
 // The whole chain at tiny scale: generated marketplace → DuckDB → features → tags → A/B simulation,
 // with the ORACLE as arm B. The oracle knows the truth, so it must beat item-CF: if it did not, the
@@ -26,10 +26,10 @@ describe('A/B CTR simulation (tiny, oracle)', () => {
     root = mkdtempSync(join(tmpdir(), 'curio-ab-'));
     await generateMarketplace({ scale: 'tiny', seed: 3, out: join(root, 'data') });
     await loadDataset({ dir: join(root, 'data'), out: join(root, 'ds.duckdb') });
-    await buildFeatures(join(root, 'ds.duckdb'), join(root, 'features.duckdb'));
-    await tagItems(join(root, 'ds.duckdb'), join(root, 'tags.duckdb'));
+    await runFeatureSql(join(root, 'ds.duckdb'), join(root, 'features.duckdb'));
+    await tagCatalogue(join(root, 'ds.duckdb'), join(root, 'tags.duckdb'));
     inputs = { featuresDb: join(root, 'features.duckdb'), tagsDb: join(root, 'tags.duckdb'), datasetDir: join(root, 'data'), armB: truthOracle };
-    report = await runAbTest(inputs, config);
+    report = await simulateAbTest(inputs, config);
     console.log(formatAbReport(report));
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -68,13 +68,13 @@ describe('A/B CTR simulation (tiny, oracle)', () => {
   });
 
   it('is deterministic for a seed', async () => {
-    const again = await runAbTest(inputs, { ...config, replay: false });
+    const again = await simulateAbTest(inputs, { ...config, replay: false });
     const strip = (r: AbReport) => ({ ...r, seconds: 0, replayLift: undefined, armA: { ...r.armA, replay: undefined }, armB: { ...r.armB, replay: undefined } });
     expect(strip(again)).toEqual(strip(report));
   });
 
   it('gives the popular lots the share of arm B\'s feed that validation chose, on top of the fallback', async () => {
-    const blended = await runAbTest({ ...inputs, armB: (truth) => ({ ...truthOracle(truth), popularShare: 0.5 }) }, { ...config, replay: false });
+    const blended = await simulateAbTest({ ...inputs, armB: (truth) => ({ ...truthOracle(truth), popularShare: 0.5 }) }, { ...config, replay: false });
     const fallbackShare = blended.armB.fallbackSlots / blended.armB.impressions;
     // Half of every page is popular on purpose (interleaved, model first; a popular lot the model
     // also found counts as the model's), and the fallback tops short pages up as before.

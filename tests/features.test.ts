@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFeatures, DEFAULT_FEATURE_PARAMS, type FeatureReport } from '../data/features';
+import { runFeatureSql, DEFAULT_FEATURE_PARAMS, type FeatureReport } from '../data/features';
 import { generateMarketplace } from '../data/generator/generate';
 import { loadDataset } from '../data/loadDataset';
 import { openDatabase } from '../platform/duckdb';
@@ -46,7 +46,7 @@ describe('feature SQL on a hand-made dataset', () => {
     await loadDataset({ dir, out: join(root, 'ds.duckdb') });
     feat = join(root, 'features.duckdb');
     // Everyone is a training user here, so every click feeds the training tables.
-    await buildFeatures(join(root, 'ds.duckdb'), feat, { ...DEFAULT_FEATURE_PARAMS, validUserFrac: 0, testUserFrac: 1e-9, window: 2 });
+    await runFeatureSql(join(root, 'ds.duckdb'), feat, { ...DEFAULT_FEATURE_PARAMS, validUserFrac: 0, testUserFrac: 1e-9, window: 2 });
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -123,7 +123,7 @@ describe('feature SQL on a synthetic marketplace (tiny)', () => {
     await generateMarketplace({ scale: 'tiny', seed: 3, out: join(root, 'data') });
     await loadDataset({ dir: join(root, 'data'), out: join(root, 'ds.duckdb') });
     feat = join(root, 'f.duckdb');
-    report = await buildFeatures(join(root, 'ds.duckdb'), feat);
+    report = await runFeatureSql(join(root, 'ds.duckdb'), feat);
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -169,12 +169,12 @@ describe('feature SQL on a synthetic marketplace (tiny)', () => {
 
   it('is a pure function of the data and the seed', async () => {
     const again = join(root, 'f2.duckdb');
-    await buildFeatures(join(root, 'ds.duckdb'), again);
+    await runFeatureSql(join(root, 'ds.duckdb'), again);
     const sig = (db: string) =>
       rows<{ h: bigint }>(db, 'SELECT sum(hash(center, context, label)) AS h FROM skipgram_pairs').then((r) => String(r[0]?.h));
     expect(await sig(again)).toBe(await sig(feat));
     const other = join(root, 'f3.duckdb');
-    await buildFeatures(join(root, 'ds.duckdb'), other, { ...DEFAULT_FEATURE_PARAMS, seed: 99 });
+    await runFeatureSql(join(root, 'ds.duckdb'), other, { ...DEFAULT_FEATURE_PARAMS, seed: 99 });
     expect(await sig(other)).not.toBe(await sig(feat));
   });
 });

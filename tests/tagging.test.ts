@@ -8,7 +8,7 @@ import { EntityRecognizer } from '../tagging/entityRecognizer';
 import { evaluateTagging, EVALUATED_TYPES } from '../tagging/evaluateTagging';
 import { loadLexicon } from '../tagging/lexicon';
 import { findMeasurements } from '../tagging/measurements';
-import { measurementBucket, tagItems, type TaggingReport } from '../tagging/tagItems';
+import { measurementBucket, tagCatalogue, type TaggingReport } from '../tagging/tagItems';
 import { mineTags } from '../tagging/tagMining';
 import { Tokenizer } from '../tagging/tokenizer';
 
@@ -89,7 +89,7 @@ describe('tagging a synthetic marketplace (tiny)', () => {
     root = mkdtempSync(join(tmpdir(), 'curio-tag-'));
     await generateMarketplace({ scale: 'tiny', seed: 5, out: join(root, 'data') });
     await loadDataset({ dir: join(root, 'data'), out: join(root, 'ds.duckdb') });
-    report = await tagItems(join(root, 'ds.duckdb'), join(root, 'tags.duckdb'));
+    report = await tagCatalogue(join(root, 'ds.duckdb'), join(root, 'tags.duckdb'));
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -5,7 +5,7 @@ import { loadDataset } from '../data/loadDataset';
 import { openDatabase } from '../platform/duckdb';
 import { isLatinStopWord } from '../tagging/latinAnalyzer';
 import { UNCATEGORISED } from '../tagging/assignCategories';
-import { DEFAULT_TAGGING, tagItems, type TaggingParams, type TaggingReport } from '../tagging/tagItems';
+import { DEFAULT_TAGGING, tagCatalogue, type TaggingParams, type TaggingReport } from '../tagging/tagItems';
 
 /**
  * Tagging on data the lexicon was not written for: contract-shaped folders written here (never the
@@ -45,7 +45,7 @@ async function tagFixture(root: string, name: string, items: FixtureItem[], para
   writeDataset(join(root, name), items);
   await loadDataset({ dir: join(root, name), out: join(root, `${name}.duckdb`) });
   const db = join(root, `${name}-tags.duckdb`);
-  const report = await tagItems(join(root, `${name}.duckdb`), db, { ...DEFAULT_TAGGING, ...params });
+  const report = await tagCatalogue(join(root, `${name}.duckdb`), db, { ...DEFAULT_TAGGING, ...params });
   return { db, report };
 }
 

@@ -5,7 +5,7 @@ import { formatAbReport } from '../../evaluation/abReport';
 import { DEFAULT_AB, validateAbConfig, type AbConfig } from '../../evaluation/abConfig';
 import type { ArmBModels } from '../../evaluation/abFeeds';
 import { runReplayOnly, type ReplayOnlyReport } from '../../evaluation/abReplay';
-import { hasTruth, runAbTest, type AbInputs, type AbReport } from '../../evaluation/abTest';
+import { hasTruth, simulateAbTest, type AbInputs, type AbReport } from '../../evaluation/abTest';
 import { noisyOracle, truthOracle } from '../../evaluation/oracleModel';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
@@ -95,7 +95,7 @@ export const abTestCommand: Command = {
       const armB: ArmBModels & { dispose(): void } = await openServedArm(served, miDir, iv);
       try {
         const common = { featuresDb: values.features as string, tagsDb: values.tags as string, armB };
-        report = truthThere && !values['replay-only'] ? await runAbTest({ ...common, datasetDir: data }, config, progress) : await runReplayOnly(common, config, progress);
+        report = truthThere && !values['replay-only'] ? await simulateAbTest({ ...common, datasetDir: data }, config, progress) : await runReplayOnly(common, config, progress);
       } finally {
         armB.dispose();
       }
@@ -107,7 +107,7 @@ export const abTestCommand: Command = {
       if (values.model === 'oracle') armB = truthOracle;
       else if (values.model === 'noisy-oracle') armB = (truth) => noisyOracle(truth, noise, seed);
       else throw new CliError(`--model must be trained, oracle or noisy-oracle, got '${values.model}'`);
-      report = await runAbTest({ featuresDb: values.features as string, tagsDb: values.tags as string, datasetDir: data, armB }, config, progress);
+      report = await simulateAbTest({ featuresDb: values.features as string, tagsDb: values.tags as string, datasetDir: data, armB }, config, progress);
       console.log(formatAbReport(report));
       console.log(`note: arm B used ${report.armB.label}, which reads the generator's truth; this checks the simulator, not a model.`);
     }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDataset } from '../../data/loadDataset';
 import { evaluateTagging, EVALUATED_TYPES } from '../../tagging/evaluateTagging';
-import { describeTaggingReport, tagItems } from '../../tagging/tagItems';
+import { describeTaggingReport, tagCatalogue } from '../../tagging/tagItems';
 import type { Command } from '../command';
 
 export const taggingEvalCommand: Command = {
@@ -19,7 +19,7 @@ export const taggingEvalCommand: Command = {
     const work = mkdtempSync(join(tmpdir(), 'curio-tagging-eval-'));
     try {
       await loadDataset({ dir, out: join(work, 'dataset.duckdb') });
-      const report = await tagItems(join(work, 'dataset.duckdb'), join(work, 'tags.duckdb'));
+      const report = await tagCatalogue(join(work, 'dataset.duckdb'), join(work, 'tags.duckdb'));
       console.log(`${report.items} titles, ${report.tags} tags (${Object.entries(report.tagsBySource).map(([k, v]) => `${k} ${v}`).join(', ')})`);
       console.log(`entities + tokens at ${report.titlesPerSecond.toFixed(0)} titles/s; tagging stage ${report.seconds.toFixed(1)} s`);
       for (const line of describeTaggingReport(report)) console.log(line);

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildFeatures, DEFAULT_FEATURE_PARAMS } from '../../data/features';
+import { runFeatureSql, DEFAULT_FEATURE_PARAMS } from '../../data/features';
 import { generateMarketplace } from '../../data/generator/generate';
 import { loadDataset } from '../../data/loadDataset';
 import { evaluateSessions, loadClickTimes, loadSessionSet, pairedSessionLift, pickOnValidation, type SessionSet } from '../../evaluation/nextSession';
@@ -74,7 +74,7 @@ describe('next-session protocol on a hand-made marketplace', () => {
     await loadDataset({ dir, out: join(root, 'ds.duckdb') });
     // Everyone is a test user; the test period starts at the 57th of the 63 clicks (y's last, day 3),
     // so it holds x's and t's day-4 sessions.
-    await buildFeatures(join(root, 'ds.duckdb'), join(root, 'f.duckdb'), { ...DEFAULT_FEATURE_PARAMS, validUserFrac: 0, testUserFrac: 0.999999, trainEndFrac: 0.5, validEndFrac: 0.9 });
+    await runFeatureSql(join(root, 'ds.duckdb'), join(root, 'f.duckdb'), { ...DEFAULT_FEATURE_PARAMS, validUserFrac: 0, testUserFrac: 0.999999, trainEndFrac: 0.5, validEndFrac: 0.9 });
     db = await openDatabase(':memory:');
     await attachDatabase(db.connection, join(root, 'f.duckdb'), 'feat');
     set = await loadSessionSet(db.connection, 'test');
@@ -165,7 +165,7 @@ describe('next-session protocol on a generated marketplace (tiny)', () => {
     root = mkdtempSync(join(tmpdir(), 'curio-ns-syn-'));
     await generateMarketplace({ scale: 'tiny', seed: 5, out: join(root, 'data') });
     await loadDataset({ dir: join(root, 'data'), out: join(root, 'ds.duckdb') });
-    await buildFeatures(join(root, 'ds.duckdb'), join(root, 'f.duckdb'));
+    await runFeatureSql(join(root, 'ds.duckdb'), join(root, 'f.duckdb'));
     db = await openDatabase(':memory:');
     await attachDatabase(db.connection, join(root, 'f.duckdb'), 'feat');
   });

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../platform/paths';
+import { projectRoot } from '../platform/paths';
 
 /**
  * The lint rules `make test` runs (eslint.config.mjs) catch what they are there for. Probe files are
