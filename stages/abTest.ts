@@ -55,7 +55,11 @@ export const abTestSpec = defineStage<AbTestInput, AbReport | ReplayOnlyReport>(
     const served = servedArmFromSummary(input.evaluation?.summary);
     const iv = await readItemVectors(served.method === 'multi_interest' ? servedItemVectorsFile(input.itemEmbedding, input.best, input.evaluation) : join(input.itemEmbedding.dir, itemEmbeddingSpec.files.itemVectors));
     const armB = await openServedArm(served, join(input.best.dir, multiInterestSpec.files.model), iv);
-    const phase = (m: string) => io.phase?.(m);
+    // An abort is heard at each progress report (every 1,000 sessions, and at each item-CF refresh).
+    const phase = (m: string) => {
+      io.signal?.throwIfAborted();
+      io.phase?.(m);
+    };
     try {
       const common = { featuresDb: join(input.features.dir, featuresSpec.files.db), tagsDb: join(input.tags.dir, taggingSpec.files.db), armB };
       const report = hasTruth(input.dataDir) ? await simulateAbTest({ ...common, datasetDir: input.dataDir }, input.settings, phase) : await runReplayOnly(common, input.settings, phase);

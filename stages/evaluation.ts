@@ -66,6 +66,11 @@ export const evaluationSpec = defineStage<EvaluationInput, EvaluationReport>()({
         goalRatio: input.goalRatio,
       },
       io,
+      // An abort is heard between the evaluation's phases (a validation search, the test sessions).
+      (m) => {
+        io.signal?.throwIfAborted();
+        io.phase?.(m);
+      },
     );
   },
   summary: (r) => evaluationSummary(r),
