@@ -13,11 +13,20 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
   if (!existsSync(temporalBinary)) {
     throw new Error(`Temporal CLI not found at ${temporalBinary}; run \`make install\``);
   }
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: temporalBinary },
-      ip: '127.0.0.1',
-      searchAttributes: Object.keys(TEMPORAL_SEARCH_ATTRIBUTES).map((name) => defineSearchAttributeKey(name, 'KEYWORD')),
-    },
-  });
+  // The SDK gives the server 5 s to answer, fixed; on 2 busy cores a cold start can take longer, so
+  // a start that timed out is tried again (each try is a new process on a new port).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: temporalBinary },
+          ip: '127.0.0.1',
+          searchAttributes: Object.keys(TEMPORAL_SEARCH_ATTRIBUTES).map((name) => defineSearchAttributeKey(name, 'KEYWORD')),
+        },
+      });
+    } catch (err) {
+      if (attempt >= 4 || !/did not start within/.test(String((err as Error).message))) throw err;
+      console.warn(`the Temporal dev server did not start in time (attempt ${attempt}); trying again`);
+    }
+  }
 }
