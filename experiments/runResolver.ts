@@ -7,6 +7,8 @@ import { keyId, TAGS, type RunRef } from './naming';
  */
 
 const MAX_CACHED_RUNS = 1000;
+/** How long a creator waits before it checks again that its run is the key's only one. */
+const SETTLE_RECHECK_MS = 150;
 
 /** What the tracker knows of a run it has resolved on the server. */
 export interface RunState {
@@ -94,13 +96,20 @@ export class RunResolver {
     for (const l of losers) await this.client.deleteRun(l.info.run_id).catch(() => {});
     return winner;
   }
+
   /**
    * MLflow cannot create a run under a client-chosen id, so two processes racing to create the
    * same key can both succeed. Both then see both runs and keep the same one (earliest start,
    * then smallest id); the other is deleted.
    */
   private async settle(experimentId: string, key: string, created: Run): Promise<Run> {
-    const winner = await this.findByKey(experimentId, key);
+    let winner = await this.findByKey(experimentId, key);
+    if (!winner || winner.info.run_id === created.info.run_id) {
+      // Seeing only our own run does not prove that no one else is creating the same key right now
+      // (their run may not be searchable yet): look once more after a moment, so racing creators agree.
+      await new Promise((r) => setTimeout(r, SETTLE_RECHECK_MS));
+      winner = (await this.findByKey(experimentId, key)) ?? winner;
+    }
     if (!winner) return created;
     return winner.info.run_id === created.info.run_id ? created : winner;
   }
