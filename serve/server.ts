@@ -1,0 +1,166 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { Gauge, Histogram, Registry } from 'prom-client';
+import { UnknownItemError, type RecallEngine } from './engine';
+import { RecentClicks } from './events';
+
+/**
+ * The recall API over HTTP (fastify, a JSON schema on every route):
+ * - POST /v1/recall {user_id?, history?, session?, k, category?, exclude?} → items with score and route;
+ * - GET /v1/items/:id/similar?k=&category= → the live items nearest to one item;
+ * - POST /v1/events {events: [{user_id, item_id}]} → recent clicks, used when a recall names only user_id;
+ * - GET /healthz (the process answers), /readyz (a bundle is loaded), /metrics (Prometheus text).
+ * Bodies that do not match the schema get 400 with the field and the reason.
+ */
+
+export interface ServerOptions {
+  /** The bundle that answers now (undefined until one is loaded); read once per request. */
+  engine: () => RecallEngine | undefined;
+  /** When set, every /v1 route needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Largest k a request may ask for. */
+  maxK?: number;
+  events?: RecentClicks;
+  /** The request's moment; tests pin it. */
+  now?: () => number;
+}
+
+const ID = { type: 'string', minLength: 1, maxLength: 200 } as const;
+
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const maxK = options.maxK ?? 200;
+  const events = options.events ?? new RecentClicks();
+  const now = options.now ?? Date.now;
+  const app = Fastify({ logger: false, bodyLimit: 1 << 20, ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: true } } });
+
+  const registry = new Registry();
+  const latency = new Histogram({ name: 'curio_recall_request_seconds', help: 'Request latency by route and status', labelNames: ['route', 'status'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [registry] });
+  new Gauge({
+    name: 'curio_index_items',
+    help: 'Items in the loaded bundle’s index',
+    registers: [registry],
+    collect() {
+      this.set(options.engine()?.size ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'curio_bundle_info',
+    help: 'The loaded bundle (label version); 0 when none is loaded',
+    labelNames: ['version'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const e = options.engine();
+      if (e) this.set({ version: e.version }, 1);
+    },
+  });
+  new Gauge({ name: 'curio_recent_click_users', help: 'Users with recent clicks in memory', registers: [registry], collect() { this.set(events.size); } });
+
+  app.addHook('onResponse', async (req, reply) => {
+    latency.observe({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  if (options.token) {
+    const expected = Buffer.from(`Bearer ${options.token}`);
+    app.addHook('onRequest', async (req, reply) => {
+      if (!req.url.startsWith('/v1/')) return;
+      const given = Buffer.from(req.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return reply.code(401).send({ error: 'unauthorized', reason: 'a bearer token is required' });
+    });
+  }
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    if (err.validation?.length) {
+      const v = err.validation[0] as { instancePath: string; message?: string; params: Record<string, unknown> };
+      const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+      const field = [path, v.params.missingProperty ?? v.params.additionalProperty].filter((x) => x !== undefined && x !== '').join('.');
+      const reason = v.params.additionalProperty !== undefined ? 'is not a field of this request' : (v.message ?? 'is invalid');
+      return reply.code(400).send({ error: 'bad_request', in: err.validationContext, field: field || '(body)', reason });
+    }
+    if (err.statusCode === 503) return reply.code(503).send({ error: 'unavailable', reason: err.message });
+    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', reason: err.message });
+    return reply.code(500).send({ error: 'internal', reason: err.message });
+  });
+
+  const ready = () => {
+    const e = options.engine();
+    if (!e) throw Object.assign(new Error('no bundle is loaded yet'), { statusCode: 503 });
+    return e;
+  };
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    const e = options.engine();
+    return e ? { ready: true, version: e.version, items: e.size } : reply.code(503).send({ ready: false, reason: 'no bundle is loaded yet' });
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+
+  app.post<{ Body: { user_id?: string; history?: string[]; session?: string[]; k: number; category?: string; exclude?: string[] } }>(
+    '/v1/recall',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['k'],
+          properties: {
+            user_id: ID,
+            history: { type: 'array', items: ID, maxItems: 500 },
+            session: { type: 'array', items: ID, maxItems: 200 },
+            k: { type: 'integer', minimum: 1, maximum: maxK },
+            category: ID,
+            exclude: { type: 'array', items: ID, maxItems: 1000 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      const engine = ready();
+      // A request that names only the user gets the clicks the events route kept for them.
+      const history = b.history ?? (b.user_id ? events.of(b.user_id) : []);
+      return engine.recall({ history, session: b.session ?? [], k: b.k, ...(b.category ? { category: b.category } : {}), ...(b.exclude ? { exclude: b.exclude } : {}), now: now() });
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { k: number; category?: string } }>(
+    '/v1/items/:id/similar',
+    {
+      schema: {
+        params: { type: 'object', properties: { id: ID }, required: ['id'] },
+        querystring: { type: 'object', additionalProperties: false, properties: { k: { type: 'integer', minimum: 1, maximum: maxK, default: 20 }, category: ID } },
+      },
+    },
+    async (req, reply) => {
+      const engine = ready();
+      try {
+        return engine.similar(req.params.id, req.query.k, now(), req.query.category);
+      } catch (err) {
+        if (err instanceof UnknownItemError) return reply.code(404).send({ error: 'not_found', reason: err.message });
+        throw err;
+      }
+    },
+  );
+
+  app.post<{ Body: { events: { user_id: string; item_id: string }[] } }>(
+    '/v1/events',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['events'],
+          properties: {
+            events: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'object', additionalProperties: false, required: ['user_id', 'item_id'], properties: { user_id: ID, item_id: ID } } },
+          },
+        },
+      },
+    },
+    async (req) => {
+      for (const e of req.body.events) events.add(e.user_id, e.item_id);
+      return { accepted: req.body.events.length };
+    },
+  );
+
+  return app;
+}
