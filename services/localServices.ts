@@ -18,6 +18,7 @@ export function temporalSpec(settings: Settings = loadSettings(), dir = dataDir)
       '--namespace', settings.temporalNamespace,
       '--log-level', 'warn',
       ...temporalSearchAttributeArgs(),
+      ...TEMPORAL_SINGLE_PARTITION_ARGS,
     ],
     cwd: projectRoot,
     ports: [
@@ -38,6 +39,17 @@ export const TEMPORAL_SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Text' | 'In
   CurioScale: 'Keyword',
   CurioOutcome: 'Keyword',
 };
+
+/**
+ * One partition per task queue. The dev server splits a queue into four; with a single training
+ * slot, a sweep trial that waited in one partition sat there for 8 minutes while the worker, idle,
+ * was handed the trials scheduled after it (`make demo`, small: λ = 0 scheduled 06:48:42, started
+ * 07:01:42; the worker idle from 06:53:47). A local server has no use for partitions.
+ */
+export const TEMPORAL_SINGLE_PARTITION_ARGS = [
+  '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+  '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
+];
 
 function temporalSearchAttributeArgs(): string[] {
   return Object.entries(TEMPORAL_SEARCH_ATTRIBUTES).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { temporalBinary } from '../../platform/paths';
-import { TEMPORAL_SEARCH_ATTRIBUTES } from '../../services/localServices';
+import { TEMPORAL_SEARCH_ATTRIBUTES, TEMPORAL_SINGLE_PARTITION_ARGS } from '../../services/localServices';
 
 /**
  * A fresh, in-memory Temporal dev server from the project's own CLI binary (never a download), with
@@ -22,6 +22,7 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
           executable: { type: 'existing-path', path: temporalBinary },
           ip: '127.0.0.1',
           searchAttributes: Object.keys(TEMPORAL_SEARCH_ATTRIBUTES).map((name) => defineSearchAttributeKey(name, 'KEYWORD')),
+          extraArgs: TEMPORAL_SINGLE_PARTITION_ARGS,
         },
       });
     } catch (err) {
