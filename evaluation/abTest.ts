@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { affinity, clickProbability } from '../data/generator/clickModel';
 import { Rng, WeightedSampler } from '../data/generator/rng';
 import { DEFAULT_AB, type AbConfig } from './abConfig';
@@ -58,10 +56,6 @@ export interface AbReport {
   seconds: number;
 }
 
-/** Whether a dataset folder holds the generator's truth (and so supports the CTR simulation). */
-export function hasTruth(datasetDir: string): boolean {
-  return existsSync(join(datasetDir, 'truth', 'items.parquet'));
-}
 
 export async function simulateAbTest(inputs: AbInputs, config: AbConfig = DEFAULT_AB, progress: (m: string) => void = () => {}): Promise<AbReport> {
   const t0 = Date.now();

@@ -112,3 +112,8 @@ export function truthInterestCollapse(truth: Truth, vectors: Float32Array, dim: 
   }
   return { collapse: n ? sum / n : 0, users: n };
 }
+
+/** Whether a dataset folder holds the generator's truth (and so supports the CTR simulation). */
+export function hasTruth(datasetDir: string): boolean {
+  return existsSync(join(datasetDir, 'truth', 'items.parquet'));
+}

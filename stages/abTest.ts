@@ -1,4 +1,5 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { hasTruth } from '../evaluation/truth';
 import { join } from 'node:path';
 import type { AbConfig } from '../evaluation/abConfig';
 import { abMetrics, formatAbReport } from '../evaluation/abReport';
@@ -24,9 +25,6 @@ export interface AbTestInput {
   evaluation?: StageRef;
   settings: AbConfig;
 }
-
-/** A synthetic marketplace has the ground truth the simulated clicks come from; real logs do not. */
-const hasTruth = (dataDir: string) => existsSync(join(dataDir, 'truth', 'items.parquet'));
 
 /**
  * The simulated A/B CTR test: item-CF against the multi-interest model + constrained retrieval, with

@@ -10,10 +10,6 @@ import {
   type MethodMetrics,
 } from '../evaluation/userEval';
 import {
-  validateItem2Vec,
-  validateItemUnit,
-  validateKeyword,
-  validateMultiInterest,
   type Item2VecConfig,
   type ItemUnitConfig,
   type KeywordConfig,
@@ -83,8 +79,6 @@ export interface ItemEmbeddingReport {
 
 export async function itemEmbeddingStage(input: ItemEmbeddingInput, io: StageIo): Promise<ItemEmbeddingReport> {
   assertNativeBackend();
-  validateItemUnit(input.itemUnit);
-  validateItem2Vec(input.item2vec);
   const f = await loadItemFeatures(input.featuresDb, input.tagsDb, input.itemUnit.maxTags, input.itemUnit.minSellerItems);
   const pairs = await loadSkipGramPairs(input.featuresDb);
   const progress = trainingOptions(io);
@@ -136,7 +130,6 @@ export interface KeywordReport {
 
 export async function keywordStage(input: KeywordInput, io: StageIo): Promise<KeywordReport> {
   assertNativeBackend();
-  validateKeyword(input.keyword, input.itemUnit.dim);
   const f = await loadItemFeatures(input.featuresDb, input.tagsDb, input.itemUnit.maxTags, input.itemUnit.minSellerItems);
   const pretrained = await loadModel(join(input.itemEmbeddingDir, 'item_unit'));
   const popularity = await loadPopularity(input.featuresDb, f.n);
@@ -270,7 +263,6 @@ async function scoreUserModel(
 export async function multiInterestStage(input: MultiInterestInput, io: StageIo): Promise<MultiInterestReport> {
   assertNativeBackend();
   const cfg = input.multiInterest;
-  validateMultiInterest(cfg);
   const iv = await readItemVectors(join(input.itemEmbeddingDir, 'item_vectors.parquet'));
   const examples = await loadMiExamples(input.featuresDb, cfg.maxLong, cfg.maxShort);
   const popularity = await loadPopularity(input.featuresDb, iv.ids.length);

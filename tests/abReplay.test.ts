@@ -8,7 +8,8 @@ import { formatAbReport } from '../evaluation/abReport';
 import { DEFAULT_AB } from '../evaluation/abConfig';
 import type { ArmBModels } from '../evaluation/abFeeds';
 import { runReplayOnly, type ReplayOnlyReport } from '../evaluation/abReplay';
-import { hasTruth, simulateAbTest } from '../evaluation/abTest';
+import { simulateAbTest } from '../evaluation/abTest';
+import { hasTruth } from '../evaluation/truth';
 import { tagCatalogue } from '../tagging/tagItems';
 import { randomQueries } from './helpers/retrievalFixtures';
 
