@@ -6,10 +6,11 @@ SHELL := /bin/bash
 CURIO := node dist/cli/main.js
 
 .PHONY: help typecheck lint install install-system install-temporal install-mlflow install-node build \
-        services-up services-down services-status workers-up workers-down demo test bench clean
+        services-up services-down services-status workers-up workers-down demo serve test bench clean
 
 help:
 	@echo "make demo             install, start Temporal + MLflow + workers, run the main job"
+	@echo "make serve            after make demo: the recall API on the champion, http://127.0.0.1:8700"
 	@echo "make test             install and run the whole test suite"
 	@echo "make services-up      start the Temporal dev server (UI :8233) and MLflow (UI :5000)"
 	@echo "make services-down    stop workers and services"
@@ -56,6 +57,12 @@ workers-down:
 
 demo: workers-up
 	@$(CURIO) demo
+
+# The demo's marketplace is synthetic and lies in the past, so the service answers at its last
+# logged moment (--clock data-end); SERVE_ARGS adds options (e.g. SERVE_ARGS="--token s3cret").
+SERVE_ARGS ?=
+serve: services-up
+	@$(CURIO) serve --clock data-end $(SERVE_ARGS)
 
 test: install typecheck lint
 	@npx --no-install jest --runInBand

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { flattenParams, sweepPointName, type RunRef } from '../experiments/naming';
-import { liftGate, registerBundle } from '../experiments/registry';
+import { liftGate, RECALL_BUNDLE_PARTS, registerBundle } from '../experiments/registry';
+import { SERVING_DIR, writeServingFiles } from '../serve/servingFiles';
+import { servedArmFromSummary, servedItemVectorsFile } from '../stages/servedArm';
 import { createTracker } from '../experiments/trackerConfig';
 import type { TrackedRun } from '../experiments/trackedRun';
 import type { Tracker } from '../experiments/tracking';
@@ -117,6 +119,9 @@ export async function registerWinner(input: {
   index: StageRef;
   ab: StageRef;
   config: ResolvedConfig;
+  /** The retrain's features and tags: the serving files are built from them (absent in retrains started before the bundle carried them). */
+  features?: StageRef;
+  tags?: StageRef;
 }): Promise<{ decision: string; reason: string; version: string; champion: string; mlflowRunId?: string; mlflowRunUrl?: string }> {
   const t = tracking(input.tracking.experiment);
   await t.flush({ waitMs: 30_000 }).catch(() => undefined);
@@ -142,6 +147,25 @@ export async function registerWinner(input: {
   for (const p of ['query_tower', 'item_tower', 'vocabulary.json']) cpSync(join(input.keyword.dir, p), join(bundle, 'keyword_model', p), { recursive: true });
   mkdirSync(join(bundle, 'index'));
   for (const p of ['items.faiss', 'items.idmap.json']) cpSync(join(input.index.dir, p), join(bundle, 'index', p));
+  if (input.features && input.tags) {
+    // What the recall service (curio serve) loads beside the models: catalogue, served vectors and tower, popularity, lot vocabulary.
+    const served = servedArmFromSummary(input.evaluation.summary);
+    const coTrainedTower = join(input.best.dir, 'item_unit');
+    const c = input.config;
+    await writeServingFiles(bundle, {
+      featuresDb: join(input.features.dir, 'features.duckdb'),
+      tagsDb: join(input.tags.dir, 'tags.duckdb'),
+      taggingReport: join(input.tags.dir, 'report.json'),
+      itemVectorsFile: servedItemVectorsFile(input.itemEmbedding, input.best, input.evaluation),
+      itemTowerDir: served.method === 'multi_interest' && existsSync(coTrainedTower) ? coTrainedTower : join(input.itemEmbedding.dir, 'item_unit'),
+      served,
+      recall: c.abTest.recall,
+      maxLongTerm: c.abTest.maxLongTerm,
+      popularityWindowHours: c.abTest.popularityWindowHours,
+      itemUnit: { maxTags: c.itemUnit.maxTags, minSellerItems: c.itemUnit.minSellerItems, timePeriods: c.itemUnit.timePeriods },
+      tagging: { maxN: c.tagging.mining.maxN, categorySynonyms: c.tagging.categorySynonyms },
+    });
+  }
   writeFileSync(join(bundle, 'config.json'), JSON.stringify({ ...input.config, stages: { itemEmbedding: input.itemEmbedding.key, keyword: input.keyword.key, multiInterest: input.best.key, index: input.index.key } }, null, 2));
   const parent = t.attach(input.tracking.ref);
   await parent.logMetrics(metrics);
@@ -153,6 +177,7 @@ export async function registerWinner(input: {
     primaryMetric: { name: input.primaryMetric, higherIsBetter: true, minDelta: 0 },
     metrics,
     gate,
+    ...(input.features && input.tags ? { requiredParts: [...RECALL_BUNDLE_PARTS, SERVING_DIR] } : {}),
     ...(input.datasetDigest ? { datasetDigest: input.datasetDigest } : {}),
     ...(`${input.primaryMetric}_over_item_cf` in metrics ? { crossDatasetMetric: `${input.primaryMetric}_over_item_cf` } : {}),
   });

@@ -15,6 +15,7 @@ import { servicesCommand } from './commands/services';
 import { smokeCommand } from './commands/smoke';
 import { workersCommand } from './commands/workers';
 import { versionsCommand } from './commands/versions';
+import { serveCommand } from './commands/serve';
 import { CurioError } from '../platform/errors';
 import { CliError } from './cliError';
 import type { Command } from './command';
@@ -36,6 +37,7 @@ const commands: Record<string, Command> = {
   tracking: trackingCommand,
   services: servicesCommand,
   workers: workersCommand,
+  serve: serveCommand,
   smoke: smokeCommand,
   demo: demoCommand,
   versions: versionsCommand,

@@ -5,7 +5,7 @@ import { ConstrainedIndex } from '../retrieval/constrainedIndex';
 import { ItemCf } from '../retrieval/itemCf';
 import { LiveItems } from '../retrieval/liveItems';
 import { fillFeed, PopularItems } from '../retrieval/popularFallback';
-import { recallFromInterests } from '../retrieval/recall';
+import { recallFromInterests, type MultiInterestRecallConfig, type HistoryRequest, type RecallIndex } from '../retrieval/recall';
 import type { Candidate, Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
 import type { AbConfig } from './abConfig';
 import { countBefore, loadAbData, type AbData, type UserLog } from './abData';
@@ -116,48 +116,70 @@ export async function openFeeder(conn: DuckDBConnection, data: AbData, armB: Arm
     }
     const m = r.model ?? armB.modelFor(r.userIdx);
     const request = { longTerm: Int32Array.from(r.history.slice(-config.maxLongTerm)), shortTerm: Int32Array.from(r.sessionClicks), live: r.liveNow, seen: r.seen };
-    const recallConfig = {
-      ...config.recall,
-      size: r.size,
-      ...(armB.merge ? { merge: armB.merge } : {}),
-      ...(armB.categoriesPerInterest !== undefined ? { categoriesPerInterest: armB.categoriesPerInterest } : {}),
-      ...(armB.maxCategoryShare !== undefined ? { maxCategoryShare: armB.maxCategoryShare } : {}),
-    };
-    // One call to the model per request: its interests feed both the recall and the collapse measure.
-    const weighted = armB.weighting === 'strength' || (armB.minStrength ?? 0) > 0;
-    const w = weighted && m.weightedInterests ? m.weightedInterests(request.longTerm, request.shortTerm) : { vectors: m.interests(request.longTerm, request.shortTerm), weights: undefined };
-    if (!r.replay) collapse.add(w.vectors);
-    let cand: Candidate[];
-    if (w.weights) {
-      const dim = armB.itemVectors.dim;
-      const flat = new Float32Array(w.vectors.length * dim);
-      w.vectors.forEach((v, j) => flat.set(v, j * dim));
-      const picked = strongInterests({ vectors: flat, weights: w.weights }, dim, armB.minStrength ?? 0);
-      cand = recallFromInterests(picked.vectors, index, request, recallConfig, armB.weighting === 'strength' ? picked.weights : undefined);
-    } else cand = recallFromInterests(w.vectors, index, request, recallConfig);
-    const recentShare = armB.recent?.share ?? 0;
-    const popularShare = armB.popularShare ?? 0;
-    if (recentShare > 0 || popularShare > 0) {
-      // The offline serving's blend (evaluation/rankers.ts servedRanker): model, last clicks' neighbours, popular lots.
-      const dim = armB.itemVectors.dim;
-      const near: Candidate[] =
-        recentShare > 0 && armB.recent
-          ? recallFromInterests(
-              lastDistinct([...r.history, ...r.sessionClicks], armB.recent.lastClicks).map((i) => armB.itemVectors.vectors.subarray(i * dim, (i + 1) * dim)),
-              index,
-              request,
-              { ...recallConfig, merge: 'score', categoriesPerInterest: 0 },
-            )
-          : [];
-      const popularLots: Candidate[] =
-        popularShare > 0 ? r.popular.top(r.liveNow, r.size, excluded).map((itemIdx) => ({ itemIdx, score: 0, route: 'popular' as const, interest: -1 })) : [];
-      const byItem = new Map([...popularLots, ...near, ...cand].map((c) => [c.itemIdx, c]));
-      const items = blendLists([cand, near, popularLots].map((l) => l.map((c) => c.itemIdx)), servingShares({ recentShare, popularShare }), r.size);
-      cand = items.map((i) => byItem.get(i) as Candidate);
-    }
-    return fillFeed(cand, r.size, r.popular, r.liveNow, excluded);
+    return servedFeed(armB, index, m, request, { recall: config.recall, size: r.size, popular: r.popular, clicks: [...r.history, ...r.sessionClicks], ...(r.replay ? {} : { onInterests: (vs) => collapse.add(vs) }) });
   };
   return { data, index, live, refresh, feedFor, collapse: () => collapse.value() };
+}
+
+/** What arm B's feed reads besides the request: the recall config, the feed's size, the popular lots. */
+export interface ServedFeedOptions {
+  recall: Omit<MultiInterestRecallConfig, 'size'>;
+  size: number;
+  popular: PopularItems;
+  /** Every click of the user, oldest first, where longer than the model's input (the last clicks' neighbours read it). */
+  clicks?: readonly number[];
+  /** Sees the interests the model gave (the A/B's collapse measure). */
+  onInterests?: (vectors: readonly Float32Array[]) => void;
+}
+
+/**
+ * Arm B's feed for one request: the user model's interests through the constrained index with the
+ * offline validation's serving choice (merge, weighting, last clicks' neighbours, popular share),
+ * topped up by the popular fallback. The A/B simulation, the replay estimate and the recall service
+ * (serve/engine.ts) all answer through this one function.
+ */
+export function servedFeed(armB: ArmBServing & { itemVectors: ItemVectors }, index: RecallIndex, m: InterestModel, request: HistoryRequest, o: ServedFeedOptions): Feed {
+  const excluded = (i: number) => request.seen.has(i);
+  const recallConfig = {
+    ...o.recall,
+    size: o.size,
+    ...(armB.merge ? { merge: armB.merge } : {}),
+    ...(armB.categoriesPerInterest !== undefined ? { categoriesPerInterest: armB.categoriesPerInterest } : {}),
+    ...(armB.maxCategoryShare !== undefined ? { maxCategoryShare: armB.maxCategoryShare } : {}),
+  };
+  // One call to the model per request: its interests feed both the recall and the collapse measure.
+  const weighted = armB.weighting === 'strength' || (armB.minStrength ?? 0) > 0;
+  const w = weighted && m.weightedInterests ? m.weightedInterests(request.longTerm, request.shortTerm) : { vectors: m.interests(request.longTerm, request.shortTerm), weights: undefined };
+  o.onInterests?.(w.vectors);
+  let cand: Candidate[];
+  if (w.weights) {
+    const dim = armB.itemVectors.dim;
+    const flat = new Float32Array(w.vectors.length * dim);
+    w.vectors.forEach((v, j) => flat.set(v, j * dim));
+    const picked = strongInterests({ vectors: flat, weights: w.weights }, dim, armB.minStrength ?? 0);
+    cand = recallFromInterests(picked.vectors, index, request, recallConfig, armB.weighting === 'strength' ? picked.weights : undefined);
+  } else cand = recallFromInterests(w.vectors, index, request, recallConfig);
+  const recentShare = armB.recent?.share ?? 0;
+  const popularShare = armB.popularShare ?? 0;
+  if (recentShare > 0 || popularShare > 0) {
+    // The offline serving's blend (evaluation/rankers.ts servedRanker): model, last clicks' neighbours, popular lots.
+    const dim = armB.itemVectors.dim;
+    const near: Candidate[] =
+      recentShare > 0 && armB.recent
+        ? recallFromInterests(
+            lastDistinct(o.clicks ?? [...request.longTerm, ...request.shortTerm], armB.recent.lastClicks).map((i) => armB.itemVectors.vectors.subarray(i * dim, (i + 1) * dim)),
+            index,
+            request,
+            { ...recallConfig, merge: 'score', categoriesPerInterest: 0 },
+          )
+        : [];
+    const popularLots: Candidate[] =
+      popularShare > 0 ? o.popular.top(request.live, o.size, excluded).map((itemIdx) => ({ itemIdx, score: 0, route: 'popular' as const, interest: -1 })) : [];
+    const byItem = new Map([...popularLots, ...near, ...cand].map((c) => [c.itemIdx, c]));
+    const items = blendLists([cand, near, popularLots].map((l) => l.map((c) => c.itemIdx)), servingShares({ recentShare, popularShare }), o.size);
+    cand = items.map((i) => byItem.get(i) as Candidate);
+  }
+  return fillFeed(cand, o.size, o.popular, request.live, excluded);
 }
 
 /** Running mean over requests of the mean pairwise cosine of a request's interests (requests with two or more). */

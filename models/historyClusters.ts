@@ -113,7 +113,8 @@ export function clusterHistory(history: ArrayLike<number>, vectors: Float32Array
 }
 
 /** The clustering baseline behind retrieval's InterestModel interface (the A/B serves it this way). */
-export function historyClusterModel(vectors: Float32Array, dim: number, cfg: HistoryClusterConfig): InterestModel {
+export function historyClusterModel(itemVectors: Float32Array, dim: number, cfg: HistoryClusterConfig): InterestModel {
+  let vectors = itemVectors;
   return {
     dim,
     interests(longTerm: Int32Array, shortTerm: Int32Array): Float32Array[] {
@@ -125,6 +126,9 @@ export function historyClusterModel(vectors: Float32Array, dim: number, cfg: His
       history.set(shortTerm, longTerm.length);
       const c = clusterHistory(history, vectors, dim, cfg);
       return { vectors: Array.from({ length: c.k }, (_, j) => c.vectors.slice(j * dim, (j + 1) * dim)), weights: Array.from(c.weights) };
+    },
+    withItemVectors(v: Float32Array) {
+      vectors = v;
     },
   };
 }

@@ -7,12 +7,13 @@ import { loadModel } from './modelFiles';
  * The trained multi-interest model behind the retrieval's InterestModel interface: item indices in,
  * K interest vectors out. The item vector table is built once and reused for every request.
  */
-export async function trainedInterestModel(modelDir: string, itemVectors: Float32Array, dim: number): Promise<InterestModel & { dispose(): void }> {
+export async function trainedInterestModel(modelDir: string, trainedItemVectors: Float32Array, dim: number): Promise<InterestModel & { dispose(): void }> {
   const model = await loadModel(modelDir);
   const [, maxLong] = (model.inputs[0]?.shape ?? []) as number[];
   const [, maxShort] = (model.inputs[2]?.shape ?? []) as number[];
   if (!maxLong || !maxShort) throw new Error(`${modelDir} is not a multi-interest model (unexpected inputs)`);
-  const table = vectorTable(itemVectors, dim);
+  let itemVectors = trainedItemVectors;
+  let table = vectorTable(itemVectors, dim);
   const pack = (xs: Int32Array, width: number) => {
     const out = new Int32Array(width).fill(-1);
     const tail = xs.subarray(Math.max(0, xs.length - width));
@@ -30,6 +31,12 @@ export async function trainedInterestModel(modelDir: string, itemVectors: Float3
       const seqs: Sequences = { count: 1, maxLong, maxShort, long: pack(longTerm, maxLong), short: pack(shortTerm, maxShort) };
       const { k, vectors, strengths } = computeInterests(model, itemVectors, dim, seqs, 1, table, { strengths: true });
       return { vectors: Array.from({ length: k }, (_, j) => vectors.slice(j * dim, (j + 1) * dim)), weights: Array.from(strengths ?? new Float32Array(k).fill(1)) };
+    },
+    withItemVectors(v: Float32Array) {
+      const old = table;
+      table = vectorTable(v, dim);
+      itemVectors = v;
+      old.dispose();
     },
     dispose() {
       table.dispose();

@@ -131,7 +131,7 @@ export class ConstrainedIndex {
     readonly categories: readonly string[],
     readonly itemIds: readonly string[],
     /** item_idx → position in `categories`. */
-    private readonly itemCategory: Uint16Array,
+    private itemCategory: Uint16Array,
     readonly searchParameters: Readonly<Record<string, number>>,
   ) {
     this.categoryPos = new Map(categories.map((c, i) => [c, i]));
@@ -239,6 +239,34 @@ export class ConstrainedIndex {
 
   get size(): number {
     return this.itemIds.length;
+  }
+
+  /**
+   * Appends items after the indexed ones (item_idx size, size+1, ...): the recall service adds lots
+   * listed after training. Their categories must be among the index's own (the category part has a
+   * dimension per category, fixed when the index was built).
+   */
+  add(input: { vectors: Float32Array; itemIds: readonly string[]; itemCategories: readonly string[] }): void {
+    const n = input.itemIds.length;
+    if (n === 0) return;
+    if (input.itemCategories.length !== n || input.vectors.length !== n * this.dim) {
+      throw new ConstrainedIndexError(`adding ${n} items needs ${n} categories and ${n * this.dim} values, got ${input.itemCategories.length} and ${input.vectors.length}`);
+    }
+    const cats = input.itemCategories.map((c) => this.requireCategory(c));
+    const unit = normaliseRows(input.vectors, this.dim, (row) => `item ${input.itemIds[row]}`);
+    const width = this.dim + this.categories.length;
+    const extended = new Float32Array(n * width);
+    for (let i = 0; i < n; i++) {
+      extended.set(unit.subarray(i * this.dim, (i + 1) * this.dim), i * width);
+      extended[i * width + this.dim + (cats[i] as number)] = this.offset;
+    }
+    this.index.add(extended);
+    const grown = new Uint16Array(this.itemCategory.length + n);
+    grown.set(this.itemCategory);
+    grown.set(cats, this.itemCategory.length);
+    this.itemCategory = grown;
+    (this.itemIds as string[]).push(...input.itemIds);
+    for (const c of cats) this.categoryCounts[c]!++;
   }
 
   categoryOf(itemIdx: number): string {

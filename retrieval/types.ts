@@ -14,6 +14,11 @@ export interface InterestModel {
   interests(longTerm: Int32Array, shortTerm: Int32Array): Float32Array[];
   /** The same interests with each one's strength (how much of the behaviour supports it), where the model has one. */
   weightedInterests?(longTerm: Int32Array, shortTerm: Int32Array): { vectors: Float32Array[]; weights: number[] };
+  /**
+   * Reads item vectors from this table from now on: the recall service appends the vectors of lots
+   * listed after training (their item_idx follow the trained ones), so a click on one is understood.
+   */
+  withItemVectors?(vectors: Float32Array): void;
 }
 
 /**

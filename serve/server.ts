@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Gauge, Histogram, Registry } from 'prom-client';
 import { UnknownItemError, type RecallEngine } from './engine';
+import type { NewLot } from './lotEmbedder';
 import { RecentClicks } from './events';
 
 /**
@@ -9,6 +10,9 @@ import { RecentClicks } from './events';
  * - POST /v1/recall {user_id?, history?, session?, k, category?, exclude?} → items with score and route;
  * - GET /v1/items/:id/similar?k=&category= → the live items nearest to one item;
  * - POST /v1/events {events: [{user_id, item_id}]} → recent clicks, used when a recall names only user_id;
+ * - POST /v1/items {items: [{item_id, title, seller_id, start_price, category?, listed_at, ends_at}]} →
+ *   lots listed since the retrain, tagged and embedded by the champion, searchable once answered
+ *   (also how an auction that closes early is ended: post it again with its new ends_at);
  * - GET /healthz (the process answers), /readyz (a bundle is loaded), /metrics (Prometheus text).
  * Bodies that do not match the schema get 400 with the field and the reason.
  */
@@ -23,6 +27,36 @@ export interface ServerOptions {
   events?: RecentClicks;
   /** The request's moment; tests pin it. */
   now?: () => number;
+  /** Takes new lots (POST /v1/items); absent: the route answers 503. */
+  lots?: (lots: NewLot[]) => Promise<LotsAccepted>;
+  /** Where the service's own metrics live, so /metrics exports them beside the server's. */
+  registry?: Registry;
+}
+
+export interface LotsAccepted {
+  added: number;
+  updated: number;
+  version: string;
+  /** The tags each lot was embedded with, in request order. */
+  tags: string[][];
+}
+
+/** A lot the service cannot take: which one (its position in the request), the field and the reason. */
+export class LotInputError extends Error {
+  constructor(
+    readonly lot: number,
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const TIME = { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', minLength: 10, maxLength: 40 }] } as const;
+
+/** Epoch ms of an ISO time or an epoch-ms number; NaN when neither. */
+export function parseTime(v: number | string): number {
+  return typeof v === 'number' ? v : Date.parse(v);
 }
 
 const ID = { type: 'string', minLength: 1, maxLength: 200 } as const;
@@ -33,7 +67,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const now = options.now ?? Date.now;
   const app = Fastify({ logger: false, bodyLimit: 1 << 20, ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: true } } });
 
-  const registry = new Registry();
+  const registry = options.registry ?? new Registry();
   const latency = new Histogram({ name: 'curio_recall_request_seconds', help: 'Request latency by route and status', labelNames: ['route', 'status'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [registry] });
   new Gauge({
     name: 'curio_index_items',
@@ -77,6 +111,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       const reason = v.params.additionalProperty !== undefined ? 'is not a field of this request' : (v.message ?? 'is invalid');
       return reply.code(400).send({ error: 'bad_request', in: err.validationContext, field: field || '(body)', reason });
     }
+    if (err instanceof LotInputError) return reply.code(400).send({ error: 'bad_request', in: 'body', field: `items.${err.lot}.${err.field}`, reason: err.message });
     if (err.statusCode === 503) return reply.code(503).send({ error: 'unavailable', reason: err.message });
     if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', reason: err.message });
     return reply.code(500).send({ error: 'internal', reason: err.message });
@@ -159,6 +194,45 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     async (req) => {
       for (const e of req.body.events) events.add(e.user_id, e.item_id);
       return { accepted: req.body.events.length };
+    },
+  );
+
+  app.post<{ Body: { items: { item_id: string; title: string; seller_id: string; start_price: number; category?: string; listed_at: number | string; ends_at: number | string }[] } }>(
+    '/v1/items',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['items'],
+          properties: {
+            items: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 1000,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['item_id', 'title', 'seller_id', 'start_price', 'listed_at', 'ends_at'],
+                properties: { item_id: ID, title: { type: 'string', minLength: 1, maxLength: 2000 }, seller_id: ID, start_price: { type: 'number', minimum: 0 }, category: { type: 'string', maxLength: 200 }, listed_at: TIME, ends_at: TIME },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      if (!options.lots) throw Object.assign(new Error('this service takes no lots'), { statusCode: 503 });
+      ready();
+      const lots = req.body.items.map((it, i): NewLot => {
+        const listedAt = parseTime(it.listed_at);
+        const endsAt = parseTime(it.ends_at);
+        if (!Number.isFinite(listedAt)) throw new LotInputError(i, 'listed_at', 'is not an ISO time or epoch milliseconds');
+        if (!Number.isFinite(endsAt)) throw new LotInputError(i, 'ends_at', 'is not an ISO time or epoch milliseconds');
+        if (endsAt <= listedAt) throw new LotInputError(i, 'ends_at', 'must be after listed_at');
+        return { itemId: it.item_id, title: it.title, sellerId: it.seller_id, startPrice: it.start_price, category: it.category, listedAt, endsAt };
+      });
+      return options.lots(lots);
     },
   );
 

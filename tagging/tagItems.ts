@@ -14,7 +14,8 @@ import { loadLexicon, type Lexicon } from './lexicon';
 import { decideLexiconScope, entitiesInScope, LEXICON_SCOPE_MODES, type LexiconScope, type LexiconScopeMode } from './lexiconScope';
 import { DEFAULT_MINING, mineTagsDetailed, type DropReason, type MiningParams } from './tagMining';
 import { Tokenizer } from './tokenizer';
-import { findYears, yearTags, type YearMatch } from './years';
+import { miningSegments, titleTags, yearsOutside, type PendingTag } from './titleTags';
+import type { YearMatch } from './years';
 
 /**
  * The tagging stage: every item's title becomes entities (dictionary + rules), tokens and mined
@@ -106,14 +107,6 @@ export interface TaggingReport {
   categories: CategoryReport;
 }
 
-/** A tag of an item, before tags get their ids. */
-interface PendingTag {
-  tag: string;
-  type: string;
-  source: string;
-  weight: number;
-}
-
 interface ItemRow {
   itemId: string;
   title: string;
@@ -121,15 +114,7 @@ interface ItemRow {
   image: number[] | null;
 }
 
-/** Log-scale bucket of a measurement, so items of similar size share a tag. */
-export function measurementBucket(id: string): string | undefined {
-  const m = /^([a-z]+):([\d.]+)(?:x[\d.]+)?([a-z]+)$/.exec(id);
-  if (!m) return undefined;
-  const v = Number(m[2]);
-  if (!(v > 0)) return undefined;
-  const lo = Math.pow(2, Math.floor(Math.log2(v)));
-  return `measure:${m[1]}:${lo}-${lo * 2}${m[3]}`;
-}
+export { measurementBucket } from './titleTags';
 
 const CHINESE_STOP_WORDS: ReadonlySet<string> = new Set(chineseStopWordList);
 /**
@@ -194,32 +179,9 @@ export async function tagCatalogue(
     // Each item's tags before its category: the category is derived from them.
     const minedByKey = new Map(mined.map((m) => [m.tokens.join(' '), m]));
     const pending: PendingTag[][] = items.map((_, i) => {
-      const list: PendingTag[] = [];
-      const seen = new Set<string>();
-      const add = (tag: string, type: string, source: string, weight: number) => {
-        if (seen.has(tag)) return;
-        seen.add(tag);
-        list.push({ tag, type, source, weight });
-      };
-      for (const e of entities[i] ?? []) {
-        if (e.type === 'measurement') {
-          const bucket = measurementBucket(e.id);
-          if (bucket) add(bucket, 'measurement', 'rule', 0.5);
-        } else {
-          add(e.id, e.type, e.type === 'maker' && e.id.startsWith('maker.new.') ? 'rule' : 'dictionary', 1);
-        }
-      }
-      for (const y of years[i] ?? []) for (const tag of yearTags(y)) add(tag, tag.slice(0, tag.indexOf(':')), 'rule', 0.5);
-      for (const toks of segments[i] ?? []) {
-        for (let n = 1; n <= params.mining.maxN; n++) {
-          for (let s = 0; s + n <= toks.length; s++) {
-            const m = minedByKey.get(toks.slice(s, s + n).join(' '));
-            if (m) add(`mined:${m.phrase}`, 'phrase', 'mined', 0.5);
-          }
-        }
-      }
+      const list = titleTags({ entities: entities[i] ?? [], years: years[i] ?? [], segments: segments[i] ?? [] }, minedByKey, params.mining.maxN);
       const v = visual.assignment[i];
-      if (v !== undefined && v >= 0) add(`visual:${v}`, 'visual', 'visual', 1);
+      if (v !== undefined && v >= 0 && !list.some((t) => t.tag === `visual:${v}`)) list.push({ tag: `visual:${v}`, type: 'visual', source: 'visual', weight: 1 });
       return list;
     });
 
@@ -365,45 +327,6 @@ export async function tagCatalogue(
   } finally {
     if (!ok) discardDatabase(db, tmp);
   }
-}
-
-/** Years in a title outside its measurement spans (a "2000ml" is no year; findYears already skips most). */
-function yearsOutside(text: string, entities: Entity[]): YearMatch[] {
-  const measured = entities.filter((e) => e.type === 'measurement');
-  return findYears(text).filter((y) => !measured.some((e) => y.start < e.end && e.start < y.end));
-}
-
-/**
- * Token runs of a title a phrase may be mined from: between its measurement, year and maker spans,
- * split at the tokenizer's phrase boundaries and at tokens holding digits.
- */
-function miningSegments(title: string, entities: Entity[], years: YearMatch[], tokenizer: Tokenizer): string[][] {
-  const text = normalizeTitle(title);
-  const cuts = [
-    ...entities.filter((e) => e.type === 'measurement' || e.type === 'maker').map((e) => ({ start: e.start, end: e.end })),
-    ...years.map((y) => ({ start: y.start, end: y.end })),
-  ].sort((a, b) => a.start - b.start);
-  const pieces: string[] = [];
-  let at = 0;
-  for (const e of cuts) {
-    if (e.start > at) pieces.push(text.slice(at, e.start));
-    at = Math.max(at, e.end);
-  }
-  pieces.push(text.slice(at));
-  const runs: string[][] = [];
-  for (const piece of pieces) {
-    for (const run of tokenizer.phrases(piece)) {
-      let current: string[] = [];
-      for (const t of run) {
-        if (/\d/.test(t)) {
-          if (current.length > 0) runs.push(current);
-          current = [];
-        } else current.push(t);
-      }
-      if (current.length > 0) runs.push(current);
-    }
-  }
-  return runs;
 }
 
 async function append(conn: Awaited<ReturnType<typeof openDatabase>>['connection'], table: string, fill: (a: DuckDBAppender) => void) {

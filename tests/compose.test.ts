@@ -35,7 +35,7 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
       [
         'mlflow', 'mlflow-db', 'temporal', 'temporal-admin-tools', 'temporal-create-namespace',
-        'temporal-db', 'temporal-ui', 'worker-pipeline', 'worker-training',
+        'temporal-db', 'temporal-ui', 'worker-pipeline', 'worker-training', 'recall-api',
       ].sort(),
     );
   });
@@ -96,6 +96,18 @@ describe('docker-compose.yml', () => {
       const oneShot = name === 'temporal-admin-tools' || name === 'temporal-create-namespace' || name === 'temporal-ui';
       if (!oneShot) expect({ name, healthcheck: Boolean(s.healthcheck) }).toEqual({ name, healthcheck: true });
     }
+  });
+
+  it('serves the champion with curio serve from the worker image, on every interface inside the container, scalable', () => {
+    const api = svc('recall-api');
+    expect(api.image).toBe(svc('worker-pipeline').image);
+    expect(api.command?.slice(0, 3)).toEqual(['node', 'dist/cli/main.js', 'serve']);
+    expect(api.command?.join(' ')).toContain('--host 0.0.0.0');
+    expect(api.environment).toMatchObject({ MLFLOW_TRACKING_URI: 'http://mlflow:5000' });
+    expect(Object.keys(api.depends_on ?? {})).toContain('mlflow');
+    // Replicas cannot share a host port: the API is exposed to the network, not published.
+    expect(api.ports).toBeUndefined();
+    expect(api.deploy?.replicas).toBeGreaterThanOrEqual(1);
   });
 
   it('names only services that exist in depends_on', () => {

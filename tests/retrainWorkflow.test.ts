@@ -7,7 +7,16 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker as WorkerType } from '@temporalio/worker';
 import { fromKeyValues, MlflowClient } from '../experiments/mlflowClient';
 import { generateMarketplace } from '../data/generator/generate';
-import { openDatabase } from '../platform/duckdb';
+import { attachDatabase, openDatabase } from '../platform/duckdb';
+import { servedFeed } from '../evaluation/abFeeds';
+import { readItemVectors } from '../models/vectorFiles';
+import { ConstrainedIndex } from '../retrieval/constrainedIndex';
+import { LiveItems } from '../retrieval/liveItems';
+import { PopularItems } from '../retrieval/popularFallback';
+import { buildServer } from '../serve/server';
+import { RecallService } from '../serve/service';
+import { readServingFiles } from '../serve/servingFiles';
+import { openServedArm } from '../stages/servedArm';
 import { createTrainingWorker } from '../workers/createWorkers';
 import { abortSignal, progressQuery, retrainRecall, retryStageSignal, OUTCOME_KEY } from '../workflows/retrainRecall';
 import { PIPELINE_TASK_QUEUE } from '../workflows/taskQueues';
@@ -171,6 +180,127 @@ describe('retrainRecall on the real dev server', () => {
       expect(replay(file, id)).toContain('deterministic');
     }
     expect(replay(fixture)).toContain('deterministic');
+  });
+
+  it('serves the registered bundle through MLflow: the offline top-K, exact categories, fresh and ended lots, a swap under load without a failed request, SIGTERM', async () => {
+    const model = `curio-recall-test-${stamp}`;
+    const client = new MlflowClient(testTrackingUri());
+    // An alias of its own: the first version may be challenger (blocked by its A/B gate), and serving does not care.
+    await client.setAlias(model, 'serving-test', '1');
+    const cacheDir = join(root, 'serving');
+    const service = new RecallService({ client, ref: { model, alias: 'serving-test' }, cacheDir, pollSeconds: 0, graceMs: 2000, log: () => {} });
+    await service.start();
+    expect(service.version).toBe(`${model}/1`);
+    const now = service.dataEnd() as number;
+    const app = buildServer({ engine: service.engine, now: () => now, registry: service.registry, lots: (l) => service.addLots(l), maxK: 100 });
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const call = async (path: string, body?: unknown) => {
+        const r = await fetch(`${address}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return { status: r.status, body: (await r.json()) as Record<string, unknown> & { items: { id: string; route: string; score: number }[] } };
+      };
+      const files = await readServingFiles(join(cacheDir, model, '1'));
+      const { catalogue, manifest } = files;
+      const live = new LiveItems(catalogue).at(now);
+      const liveSet = new Set(live);
+      // A history of lots clicked in the popularity window (so they exist, and some still run).
+      const clicked = Array.from(files.popularity.keys()).filter((i) => (files.popularity[i] as number) > 0).slice(0, 6);
+      expect(clicked.length).toBeGreaterThan(2);
+      const history = clicked.map((i) => catalogue.itemIds[i] as string);
+
+      // The same feed as the offline code (the A/B's arm B function) on the registration's local bundle and stage files.
+      const served = await call('/v1/recall', { history, k: 30 });
+      expect(served.status).toBe(200);
+      expect(served.body.version).toBe(`${model}/1`);
+      const local = join(root, 'artifacts', 'bundles', readdirSync(join(root, 'artifacts', 'bundles'))[0] as string);
+      const featuresDir = readdirSync(join(root, 'artifacts', 'features')).find((d) => existsSync(join(root, 'artifacts', 'features', d, 'manifest.json'))) as string;
+      const iv = await readItemVectors(join(local, 'serving', 'item_vectors.parquet'));
+      const arm = await openServedArm(manifest.served, join(local, 'user_model'), iv);
+      const db = await openDatabase(':memory:');
+      let offline: string[];
+      try {
+        await attachDatabase(db.connection, join(root, 'artifacts', 'features', featuresDir, 'features.duckdb'), 'feat');
+        const popular = await PopularItems.compute(db.connection, catalogue.itemIds.length, catalogue.listedAt, manifest.popularity.since, manifest.popularity.until);
+        const seen = new Set(clicked);
+        const feed = servedFeed(arm, ConstrainedIndex.read(join(local, 'index')), arm.modelFor(0), { longTerm: Int32Array.from(clicked), shortTerm: new Int32Array(), live, seen }, { recall: manifest.recall, size: 30, popular, clicks: clicked });
+        offline = feed.items.map((c) => `${catalogue.itemIds[c.itemIdx]}:${c.route}`);
+      } finally {
+        db.close();
+        arm.dispose();
+      }
+      expect(served.body.items.map((x) => `${x.id}:${x.route}`)).toEqual(offline);
+      const byId = new Map(catalogue.itemIds.map((id, i) => [id, i]));
+      for (const x of served.body.items) expect({ id: x.id, live: liveSet.has(byId.get(x.id) as number), clicked: history.includes(x.id) }).toEqual({ id: x.id, live: true, clicked: false });
+
+      // A category constraint is exact.
+      const category = catalogue.categories[clicked[0] as number] as string;
+      const constrained = await call('/v1/recall', { history, k: 20, category });
+      expect(constrained.body.items.length).toBeGreaterThan(0);
+      expect(new Set(constrained.body.items.map((x) => catalogue.categories[byId.get(x.id) as number]))).toEqual(new Set([category]));
+
+      // A lot listed now, described like a running one, becomes searchable next to it; ended, it is gone.
+      const twin = live[0] as number;
+      const itemsDb = await openDatabase(':memory:');
+      const [row] = (await itemsDb.connection.runAndReadAll(`SELECT title, seller_id, start_price, category FROM '${join(root, 'data', 'items.parquet')}' WHERE item_id = '${catalogue.itemIds[twin]}'`)).getRowObjectsJson();
+      itemsDb.close();
+      const lot = { item_id: 'fresh-lot-1', title: String(row?.title), seller_id: String(row?.seller_id), start_price: Number(row?.start_price), ...(row?.category ? { category: String(row.category) } : {}), listed_at: catalogue.listedAt[twin] as number, ends_at: now + 86_400_000 };
+      const added = await call('/v1/items', { items: [lot] });
+      expect(added.status).toBe(200);
+      expect(added.body).toMatchObject({ added: 1, updated: 0, version: `${model}/1` });
+      // Tagged with the retrain's vocabulary as the tagging stage tagged its twin, and embedded as the tower embedded it.
+      const taggingDir = readdirSync(join(root, 'artifacts', 'tagging')).find((d) => existsSync(join(root, 'artifacts', 'tagging', d, 'manifest.json'))) as string;
+      const tagsDb = await openDatabase(':memory:');
+      await attachDatabase(tagsDb.connection, join(root, 'artifacts', 'tagging', taggingDir, 'tags.duckdb'), 'tags');
+      const twinTags = (await tagsDb.connection.runAndReadAll(`SELECT g.tag FROM tags.item_tags t JOIN tags.tags g USING (tag_id) WHERE t.item_id = '${catalogue.itemIds[twin]}' AND g.type NOT IN ('category', 'visual') ORDER BY t.weight DESC, t.tag_id LIMIT ${manifest.itemTower.maxTags}`)).getRowObjectsJson().map((r) => String(r.tag));
+      tagsDb.close();
+      expect((added.body.tags as string[][])[0]).toEqual(twinTags);
+      const near = await call(`/v1/items/${catalogue.itemIds[twin]}/similar?k=10`);
+      expect(near.body.items.find((x) => x.id === 'fresh-lot-1')?.score).toBeGreaterThan(0.99);
+      expect((await call('/v1/items/fresh-lot-1/similar?k=5')).status).toBe(200);
+      expect((await call('/v1/recall', { history: ['fresh-lot-1'], k: 10 })).body.unknown).toEqual([]);
+      const ended = await call('/v1/items', { items: [{ ...lot, ends_at: now - 1 }] });
+      expect(ended.body).toMatchObject({ added: 0, updated: 1 });
+      expect((await call(`/v1/items/${catalogue.itemIds[twin]}/similar?k=10`)).body.items.map((x) => x.id)).not.toContain('fresh-lot-1');
+      const unknownCategory = await call('/v1/items', { items: [{ ...lot, item_id: 'fresh-lot-2', category: 'no-such-category-anywhere' }] });
+      expect(unknownCategory).toMatchObject({ status: 400, body: { field: 'items.0.category' } });
+      expect(await (await fetch(`${address}/metrics`)).text()).toMatch(/curio_freshness_lag_seconds_count 2/);
+
+      // A new version behind the alias: loaded beside the old and swapped in while 8 clients keep asking; none fails.
+      const v1 = await client.getModelVersion(model, '1');
+      const v2 = await client.createModelVersion({ name: model, source: v1.source as string, runId: v1.run_id as string, tags: { 'curio.bundle_path': 'bundle' } });
+      await client.setAlias(model, 'serving-test', v2.version);
+      let swapping = true;
+      const outcomes: string[] = [];
+      const load = Array.from({ length: 8 }, async () => {
+        while (swapping) {
+          const r = await fetch(`${address}/v1/recall`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history, k: 30 }) }).catch((e: Error) => e);
+          outcomes.push(r instanceof Error ? `error ${r.message}` : r.status === 200 ? `200 ${((await r.json()) as { version: string }).version}` : `status ${r.status}`);
+        }
+      });
+      await service.refresh();
+      await new Promise((r) => setTimeout(r, 300));
+      swapping = false;
+      await Promise.all(load);
+      expect(outcomes.filter((o) => !o.startsWith('200 '))).toEqual([]);
+      expect(new Set(outcomes)).toEqual(new Set([`200 ${model}/1`, `200 ${model}/${v2.version}`]));
+      expect(service.version).toBe(`${model}/${v2.version}`);
+      // The fresh lot survived the swap: the new bundle embedded it before answering.
+      expect((await call('/v1/items/fresh-lot-1/similar?k=5')).body.version).toBe(`${model}/${v2.version}`);
+    } finally {
+      await app.close();
+      await service.stop();
+    }
+
+    // The CLI: ready on the registered version, and a clean exit on SIGTERM.
+    const cli = spawn(process.execPath, [join(projectRoot, 'dist', 'cli', 'main.js'), 'serve', '--model', model, '--version', '1', '--port', '0', '--clock', 'data-end', '--cache', cacheDir], { env: { ...process.env, MLFLOW_TRACKING_URI: testTrackingUri() }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    cli.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const url = await until('curio serve to listen', async () => /listening on (http:\/\/\S+)/.exec(stderr)?.[1], 60_000);
+    expect(await (await fetch(`${url}/readyz`)).json()).toMatchObject({ ready: true, version: `${model}/1` });
+    const exited = new Promise<number | null>((r) => cli.once('exit', r));
+    cli.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('SIGTERM: finishing requests in flight');
   });
 
   it('abort cancels a real training while it runs: it stops at its next step and publishes nothing', async () => {

@@ -330,7 +330,7 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('abTest', c().abTest) }) };
   });
   const registration = await stage('registration', () =>
-    tracking.registerWinner({ tracking: key(), modelName: c().registry.modelName, primaryMetric: c().evaluation.primaryMetric, datasetDigest, evaluation, itemEmbedding, keyword, best: trials.best, index, ab, config: c() }),
+    tracking.registerWinner({ tracking: key(), modelName: c().registry.modelName, primaryMetric: c().evaluation.primaryMetric, datasetDigest, evaluation, itemEmbedding, keyword, best: trials.best, index, ab, config: c(), features, tags }),
   );
   await tracking.finishTracking({
     tracking: key(),

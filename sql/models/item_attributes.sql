@@ -1,7 +1,8 @@
 -- Every item's attribute ids for the item-unit network: its tags (highest weight first, at most
 -- $max_tags; category tags excluded because the category is a feature of its own), seller, price band
 -- and coarse category. Sellers with fewer than $min_seller_items items listed in the training period
--- share the out-of-vocabulary seller (index 0).
+-- share the out-of-vocabulary seller (index 0). seller_id and start_price let the recall service map a
+-- lot listed later onto the same seller and price-band ids (serve/servingFiles.ts).
 WITH bag AS (
   SELECT i.item_idx,
          list(t.tag_id ORDER BY t.weight DESC, t.tag_id) AS tag_ids,
@@ -21,8 +22,8 @@ sellers AS (
 SELECT i.item_idx, i.item_id,
        coalesce(list_slice(b.tag_ids, 1, $max_tags), []) AS tag_ids,
        coalesce(list_slice(b.tag_weights, 1, $max_tags), []) AS tag_weights,
-       coalesce(s.seller_idx, 0) AS seller_idx,
-       i.price_band,
+       i.seller_id, coalesce(s.seller_idx, 0) AS seller_idx,
+       i.start_price, i.price_band,
        c.category,
        -- Listing time in days since the data starts: items on sale at the same time are co-clicked.
        epoch(i.listed_at - (SELECT data_start FROM feat.periods)) / 86400.0 AS listed_day

@@ -167,4 +167,52 @@ describe('the recall API', () => {
       await guarded.close();
     }
   });
+
+  it('adds lots listed after the retrain (searchable at once, in the user model too), ends them at their end time, refuses a category the index lacks', () => {
+    const own = bundle('fresh/1');
+    const e = RecallEngine.build(own);
+    const twin = own.catalogue.itemIds.indexOf('lot0000');
+    const vector = own.vectors.vectors.slice(twin * DIM, (twin + 1) * DIM);
+    const lots = (endsAt: number, category = 'bronze') => ({ itemIds: ['new-1'], categories: [category], listedAt: [NOW - 1000], endsAt: [endsAt], vectors: vector });
+    expect(e.addLots(lots(NOW + DAY))).toEqual({ added: 1, updated: 0 });
+    expect(e.size).toBe(N + 1);
+    const near = e.similar('lot0000', 5, NOW, 'bronze');
+    expect(near.items[0]).toMatchObject({ id: 'new-1' });
+    expect(near.items[0]?.score).toBeCloseTo(1, 5);
+    // A click on the new lot is understood, and its neighbours are recalled.
+    const r = e.recall({ history: ['new-1'], session: [], k: 10, now: NOW });
+    expect(r.unknown).toEqual([]);
+    expect(r.items.map((x) => x.id)).toContain('lot0000');
+    // Not live before its listing, and gone from its end time on.
+    expect(e.similar('lot0004', N, NOW - 2000).items.map((x) => x.id)).not.toContain('new-1');
+    expect(e.addLots(lots(NOW))).toEqual({ added: 0, updated: 1 });
+    expect(e.similar('lot0000', N, NOW).items.map((x) => x.id)).not.toContain('new-1');
+    expect(e.similar('lot0000', N, NOW - 1).items.map((x) => x.id)).toContain('new-1');
+    expect(() => e.addLots({ ...lots(NOW + DAY, 'furniture'), itemIds: ['new-2'] })).toThrow(/category 'furniture' is not in the index/);
+    expect(e.size).toBe(N + 1);
+  });
+
+  it('takes new lots over POST /v1/items, and names the lot and field of a bad one', async () => {
+    const seen: unknown[] = [];
+    const withLots = buildServer({ engine: () => engine, now: () => NOW, lots: async (l) => (seen.push(...l), { added: l.length, updated: 0, version: engine.version, tags: l.map(() => []) }) });
+    await withLots.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const url = `http://127.0.0.1:${(withLots.server.address() as AddressInfo).port}`;
+      const send = async (items: unknown[]) => {
+        const r = await fetch(`${url}/v1/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items }) });
+        return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+      };
+      const lot = { item_id: 'n1', title: 'a jade pendant', seller_id: 's1', start_price: 120, listed_at: '2026-01-10T00:00:00Z', ends_at: NOW + DAY };
+      expect(await send([lot])).toMatchObject({ status: 200, body: { added: 1 } });
+      expect(seen).toEqual([{ itemId: 'n1', title: 'a jade pendant', sellerId: 's1', startPrice: 120, category: undefined, listedAt: Date.UTC(2026, 0, 10), endsAt: NOW + DAY }]);
+      expect(await send([lot, { ...lot, listed_at: 'next tuesday' }])).toMatchObject({ status: 400, body: { field: 'items.1.listed_at' } });
+      expect(await send([{ ...lot, ends_at: '2026-01-09T00:00:00Z' }])).toMatchObject({ status: 400, body: { field: 'items.0.ends_at', reason: 'must be after listed_at' } });
+      const { title: _title, ...untitled } = lot;
+      expect(await send([untitled])).toMatchObject({ status: 400, body: { field: 'items.0.title' } });
+      expect(await send([{ ...lot, start_price: -1 }])).toMatchObject({ status: 400, body: { field: 'items.0.start_price' } });
+      expect(seen).toHaveLength(1);
+    } finally {
+      await withLots.close();
+    }
+  });
 });
