@@ -89,6 +89,8 @@ export class ConstrainedIndexError extends CurioError {
 }
 
 const FLOAT32_UNIT_ROUNDOFF = 2 ** -24;
+/** Subsets of at least this share of an exact index are searched by over-fetching (searchDenseSubset). */
+const DENSE_SUBSET_SHARE = 0.5;
 
 /**
  * The offset M, derived from the data.
@@ -301,6 +303,10 @@ export class ConstrainedIndex {
     if (queries.length === 0) return [];
     const wanted = categories.map((c) => (c === null ? -1 : this.requireCategory(c)));
     const extended = this.extendQueries(queries, wanted);
+    if (opts.among !== undefined) {
+      const fast = this.searchDenseSubset(extended, queries.length, k, wanted, opts.among);
+      if (fast) return fast;
+    }
     const res = opts.among === undefined ? this.index.search(extended, k) : this.index.searchSubset(extended, k, opts.among);
     return wanted.map((c, q) => {
       const labels: number[] = [];
@@ -316,6 +322,70 @@ export class ConstrainedIndex {
       }
       return { itemIdx: Int32Array.from(labels), scores: Float32Array.from(scores), requested: k, shortfall: k - labels.length };
     });
+  }
+
+  /**
+   * A subset search without Faiss's IDSelector, where the subset is most of an exact (Flat) index:
+   * building the selector costs about as much as the scan itself (0.9 ms for 20k ids), and a request
+   * searches the same live set up to ten times. So: an over-fetched plain search, filtered by a
+   * membership bitmap (cached for the subset array). Exact: a query's list stands only when it holds
+   * min(k, members eligible for it) items; any other query is answered by the selector search.
+   */
+  private searchDenseSubset(extended: Float32Array, nq: number, k: number, wanted: readonly number[], among: Ids): ConstrainedHits[] | undefined {
+    if (this.factory !== 'Flat' || among.length < DENSE_SUBSET_SHARE * this.size) return undefined;
+    const members = this.membership(among);
+    const fetch = Math.min(this.size, Math.ceil((k * this.size) / Math.max(1, members.count) * 1.5) + 32);
+    const res = this.index.search(extended, fetch);
+    const width = this.dim + this.categories.length;
+    return wanted.map((c, q) => {
+      const eligible = c >= 0 ? (members.perCategory[c] as number) : members.count;
+      const labels: number[] = [];
+      const scores: number[] = [];
+      for (let r = 0; r < fetch && labels.length < k; r++) {
+        const label = res.labels[q * fetch + r] as number;
+        if (label < 0 || !members.bits[label]) continue;
+        if (c >= 0 && this.itemCategory[label] !== c) continue;
+        labels.push(label);
+        scores.push((res.distances[q * fetch + r] as number) - (c >= 0 ? this.offset : 0));
+      }
+      if (labels.length < Math.min(k, eligible)) {
+        return this.searchOneWithSelector(extended.subarray(q * width, (q + 1) * width), k, c, among);
+      }
+      return { itemIdx: Int32Array.from(labels), scores: Float32Array.from(scores), requested: k, shortfall: k - labels.length };
+    });
+  }
+
+  private searchOneWithSelector(extended: Float32Array, k: number, c: number, among: Ids): ConstrainedHits {
+    const res = this.index.searchSubset(extended, k, among);
+    const labels: number[] = [];
+    const scores: number[] = [];
+    for (let r = 0; r < k; r++) {
+      const label = res.labels[r] as number;
+      if (label < 0) continue;
+      if (c >= 0 && this.itemCategory[label] !== c) continue;
+      labels.push(label);
+      scores.push((res.distances[r] as number) - (c >= 0 ? this.offset : 0));
+    }
+    return { itemIdx: Int32Array.from(labels), scores: Float32Array.from(scores), requested: k, shortfall: k - labels.length };
+  }
+
+  private lastMembership: { among: Ids; size: number; bits: Uint8Array; count: number; perCategory: Int32Array } | undefined;
+
+  private membership(among: Ids): { bits: Uint8Array; count: number; perCategory: Int32Array } {
+    const cached = this.lastMembership;
+    if (cached && cached.among === among && cached.size === this.size) return cached;
+    const bits = new Uint8Array(this.size);
+    const perCategory = new Int32Array(this.categories.length);
+    let count = 0;
+    for (let i = 0; i < among.length; i++) {
+      const id = Number(among[i]);
+      if (id < 0 || id >= this.size || bits[id]) continue;
+      bits[id] = 1;
+      count++;
+      perCategory[this.itemCategory[id] as number]!++;
+    }
+    this.lastMembership = { among, size: this.size, bits, count, perCategory };
+    return this.lastMembership;
   }
 
   /** The extended query Faiss sees: normalised q, then 1 on the requested category (none for -1). */

@@ -1,6 +1,6 @@
 import { resolveRetrainConfig } from '../config/retrainConfig';
 import type { Progress } from '../models/training';
-import { bestTrial } from '../workflows/sweepChoice';
+import { bestTrial, trainedByStage } from '../workflows/sweepChoice';
 import type { RetrainInput, StageRef } from '../workflows/types';
 import { contentKey, folderDigest, produceStage } from './artifacts';
 import { evaluationSpec } from './evaluation';
@@ -74,7 +74,12 @@ export async function localRetrain(o: LocalRetrainOptions): Promise<LocalRetrain
   const models = { features, tags, itemEmbedding, itemUnit: cfg.itemUnit };
   const baseline = await run(multiInterestSpec, { ...models, multiInterest: cfg.multiInterest });
   const trials: (StageRef & { report: MultiInterestReport })[] = [];
-  for (const lambda of cfg.lambdaGrid) trials.push(await run(lambdaTrialSpec, { ...models, multiInterest: { ...cfg.multiInterest, lambda } }, `multi_interest_trial:${lambda}`));
+  for (const lambda of cfg.lambdaGrid) {
+    if (trainedByStage(lambda, cfg.multiInterest.lambda)) {
+      log(`multi_interest_trial:${lambda}: the multi_interest stage's training → ${baseline.dir}`);
+      trials.push({ ...baseline, stage: lambdaTrialSpec.name, reused: true });
+    } else trials.push(await run(lambdaTrialSpec, { ...models, multiInterest: { ...cfg.multiInterest, lambda } }, `multi_interest_trial:${lambda}`));
+  }
   const best = bestTrial(trials);
   const zero = trials.find((t) => Number(t.summary.lambda) === 0);
   const evaluation = await run(evaluationSpec, { features, itemEmbedding, best, ...(zero ? { lambdaZero: zero } : {}), baseline, goalRatio: cfg.evaluation.goalRatio });

@@ -108,6 +108,22 @@ describe('constrained index: the offset trick', () => {
     }
   });
 
+  it('searches a subset holding most of the items (over-fetch and filter, selector where short) exactly too', () => {
+    // Every item but every 9th, and one of the three rare ones: dense enough for the over-fetch path.
+    const among = Float64Array.from(Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 9 !== 4 && i !== 17));
+    const allowed = new Set(among);
+    for (const q of queries.slice(0, 8)) {
+      for (const c of [null, 'jade', 'rare']) {
+        for (const k of [5, 60, 400]) {
+          const got = flat.search(q, k, c, { among });
+          expectExact(got, exactTopK(unit, items.dim, q, k, (i) => allowed.has(i) && (c === null || items.itemCategories[i] === c)), q);
+        }
+      }
+    }
+    // The rare category keeps 2 eligible members: the answer is those 2, never padded.
+    expect(Array.from(flat.search(queries[0] as Float32Array, 10, 'rare', { among }).itemIdx).sort((a, b) => a - b)).toEqual([5, 2900]);
+  });
+
   it('IVF and HNSW answer the same queries approximately; recall against exact is reported', () => {
     const k = 20;
     const recallOf = (index: ConstrainedIndex) => {

@@ -23,7 +23,7 @@ import type { PipelineActivities } from '../activities/pipeline';
 import type { TrainingActivities } from '../activities/training';
 import type { TrackingHandle } from '../activities/trackingActivities';
 import type { ResolvedConfig } from '../config/retrainConfig';
-import { bestTrial } from './sweepChoice';
+import { bestTrial, trainedByStage } from './sweepChoice';
 import { PIPELINE_TASK_QUEUE, TRAINING_TASK_QUEUE } from './taskQueues';
 import {
   ABORT_SIGNAL,
@@ -297,6 +297,14 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     const results: StageRef[] = [];
     const running = new Set<Promise<void>>();
     for (const lambda of c().lambdaGrid) {
+      if (trainedByStage(lambda, c().multiInterest.lambda) && patched('sweep-reuses-stage-lambda')) {
+        // Tracked as this sweep point (the trial's metrics), from the stage's folder.
+        const { mlflowRunId: _stageRun, ...stageRef } = baseline;
+        const ref = { ...stageRef, stage: 'multi_interest_trial', reused: true };
+        const runId = await tracking.trackStage({ tracking: key(), ref, sweepLambda: lambda, params: { ...flat('multiInterest', { ...c().multiInterest, lambda }), 'sweep.reused_stage': 'multi_interest' } });
+        results.push({ ...ref, ...(runId ? { mlflowRunId: runId } : {}) });
+        continue;
+      }
       const p: Promise<void> = executeChild(lambdaTrial, {
         workflowId: `${info.workflowId}-lambda-${lambda}-attempt-${row.attempt}`,
         taskQueue: PIPELINE_TASK_QUEUE,

@@ -15,3 +15,12 @@ export function bestTrial<T extends StageRef>(trials: readonly T[]): T {
   if (!first) throw new Error('the sweep has no trials');
   return trials.reduce((b, r) => (validSelectionMetric(r) > validSelectionMetric(b) ? r : b), first);
 }
+
+/**
+ * The sweep point the multi_interest stage already trained: the stage trains the config's λ (with
+ * the single-vector baseline beside it, which does not touch the multi-interest model), so a trial
+ * at that λ would train the same model again. The workflow and `curio train` use its folder instead.
+ */
+export function trainedByStage(lambda: number, stageLambda: number): boolean {
+  return lambda === stageLambda;
+}
