@@ -51,7 +51,8 @@ export class RecallService {
   private readonly lots = new Map<string, HeldLot>();
   private timers: NodeJS.Timeout[] = [];
   private swapping: Promise<void> | undefined;
-  private readonly fileOffsets = new Map<string, number>();
+  /** Per watched file: bytes consumed and lines consumed. */
+  private readonly fileOffsets = new Map<string, { bytes: number; lines: number }>();
   private readonly lag: Histogram;
   private readonly swaps: Counter;
   private readonly log: (line: string) => void;
@@ -163,13 +164,14 @@ export class RecallService {
     for (const name of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
       const path = join(dir, name);
       const { size, mtimeMs } = statSync(path);
-      const from = this.fileOffsets.get(path) ?? 0;
+      const done = this.fileOffsets.get(path) ?? { bytes: 0, lines: 0 };
+      const from = done.bytes;
       if (size <= from) continue;
       const text = readFileSync(path).subarray(from).toString('utf8');
       // Only whole lines: a writer may be half way through the last one.
       const end = text.lastIndexOf('\n') + 1;
       if (end === 0) continue;
-      const firstLine = readFileSync(path).subarray(0, from).toString('utf8').split('\n').length;
+      const firstLine = done.lines + 1;
       const lots: NewLot[] = [];
       text.slice(0, end).split('\n').forEach((line, k) => {
         if (!line.trim()) return;
@@ -195,7 +197,7 @@ export class RecallService {
         }
         lots.push({ itemId: l.item_id, title: l.title, sellerId: l.seller_id, startPrice: l.start_price, category: l.category, listedAt, endsAt });
       });
-      this.fileOffsets.set(path, from + Buffer.byteLength(text.slice(0, end)));
+      this.fileOffsets.set(path, { bytes: from + Buffer.byteLength(text.slice(0, end)), lines: done.lines + text.slice(0, end).split('\n').length - 1 });
       // One lot at a time where a batch fails, so one bad category does not drop its neighbours.
       try {
         if (lots.length) await this.addLots(lots, mtimeMs);
