@@ -1,9 +1,11 @@
 /**
- * npm run bench:serve [-- --seconds 10] [--model curio-recall] [--alias champion] [--scales small,medium]
+ * npm run bench:serve [-- --seconds 10] [--model curio-recall] [--alias champion] [--scales small,medium] [--max-batch 1,64]
  *
  * The recall API (curio serve's server) under autocannon: p50/p99 latency and requests/s of
  * POST /v1/recall (k = 50, a 5-click history) at 1, 16 and 64 connections, with the service in its
- * own process (forked from this one) so the load generator does not share its event loop.
+ * own process (forked from this one) so the load generator does not share its event loop. Each
+ * catalogue is measured with every --max-batch: 1 answers each request alone, 64 answers up to 64
+ * concurrent requests in one engine call (serve/batcher.ts, curio serve's default).
  *   trained    the bundle behind MODEL@ALIAS in the local MLflow (after `make demo`: the small
  *              marketplace's champion), loaded through the artifact API as curio serve loads it;
  *              plus the freshness lag (POST /v1/items of 1 and of 100 lots until searchable) and memory.
@@ -42,7 +44,7 @@ interface Ready {
 const SYNTHETIC = { small: 20_000, medium: 100_000 } as const;
 
 /** The service side: build, listen, tell the parent. */
-async function target(spec: string): Promise<void> {
+async function target(spec: string, maxBatch: number): Promise<void> {
   const [kind, arg] = spec.split(':') as [string, string];
   let app;
   let ready: Omit<Ready, 'port'>;
@@ -54,7 +56,7 @@ async function target(spec: string): Promise<void> {
     const engine = service.engine();
     if (!engine) throw new Error(`no version behind ${model}@${alias} in the MLflow at ${loadSettings().mlflowTrackingUri}: run make demo first`);
     const now = service.dataEnd() as number;
-    app = buildServer({ engine: service.engine, now: () => now, registry: service.registry, lots: (l) => service.addLots(l), maxK: 200 });
+    app = buildServer({ engine: service.engine, now: () => now, registry: service.registry, lots: (l) => service.addLots(l), maxK: 200, maxBatch });
     const probe = engine.recall({ history: [], session: [], k: 200, now });
     const ids = probe.items.map((x) => x.id);
     const rng = new Rng(5, 1);
@@ -73,7 +75,7 @@ async function target(spec: string): Promise<void> {
       model: historyClusterModel(items.vectors, dim, DEFAULT_HISTORY_CLUSTERS),
       popularity,
     });
-    app = buildServer({ engine: () => engine, now: () => 1, maxK: 200 });
+    app = buildServer({ engine: () => engine, now: () => 1, maxK: 200, maxBatch });
     ready = { label: `synthetic ${arg}`, items: n, rssMb: 0, histories: Array.from({ length: 200 }, () => Array.from({ length: 5 }, () => `it${Math.floor(rng.next() * n)}`)), now: 1 };
   }
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -118,15 +120,20 @@ async function main(): Promise<void> {
       model: { type: 'string', default: DEFAULT_MODEL_NAME },
       alias: { type: 'string', default: 'champion' },
       scales: { type: 'string', default: 'small,medium' },
+      'max-batch': { type: 'string', default: '1,64' },
     },
   });
-  if (values.target) return target(values.target);
+  if (values.target) return target(values.target, Number(values['max-batch']));
+  const batches = values['max-batch'].split(',').map(Number);
+  if (batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--max-batch takes positive integers, got ${values['max-batch']}`);
   const seconds = Number(values.seconds);
   const targets = [`trained:${values.model}@${values.alias}`, ...values.scales.split(',').map((s) => `synthetic:${s}`)];
   console.log(`bench:serve: POST /v1/recall k=50, 5-click histories, ${seconds} s per point, service in its own process (${process.platform}, ${(await import('node:os')).cpus().length} cores)`);
-  console.log('catalogue                          items  conns   p50 ms   p99 ms    req/s  errors');
-  for (const spec of targets) {
-    const child = fork(__filename, ['--target', spec], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  console.log('catalogue                                  items  conns   p50 ms   p99 ms    req/s  errors');
+  for (const spec of targets) for (const maxBatch of batches) {
+    // As curio serve runs (cli/nativeThreads.ts): Faiss and OpenBLAS single-threaded unless set.
+    const env = { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1', OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1' };
+    const child = fork(__filename, ['--target', spec, '--max-batch', String(maxBatch)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     let ready: Ready;
@@ -139,9 +146,9 @@ async function main(): Promise<void> {
     try {
       for (const c of [1, 16, 64]) {
         const r = await load(ready.port, ready.histories, c, seconds);
-        console.log(`${ready.label.padEnd(32)} ${String(ready.items).padStart(7)}  ${String(c).padStart(5)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.rps.toFixed(0).padStart(7)}  ${String(r.errors).padStart(6)}`);
+        console.log(`${`${ready.label}, batch<=${maxBatch}`.padEnd(40)} ${String(ready.items).padStart(7)}  ${String(c).padStart(5)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.rps.toFixed(0).padStart(7)}  ${String(r.errors).padStart(6)}`);
       }
-      if (spec.startsWith('trained')) await freshness(ready);
+      if (spec.startsWith('trained') && maxBatch === batches[batches.length - 1]) await freshness(ready);
       child.send('rss');
       const { rssMb } = await nextMessage<{ rssMb: number }>(child);
       console.log(`${ready.label}: memory ${ready.rssMb.toFixed(0)} MB resident after loading, ${rssMb.toFixed(0)} MB after the load`);

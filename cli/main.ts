@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: fixes native thread counts before Faiss and OpenBLAS load.
+import './nativeThreads';
 import { demoCommand } from './commands/demo';
 import { generateCommand } from './commands/generate';
 import { ingestCommand } from './commands/ingest';

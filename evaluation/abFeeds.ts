@@ -5,7 +5,7 @@ import { ConstrainedIndex } from '../retrieval/constrainedIndex';
 import { ItemCf } from '../retrieval/itemCf';
 import { LiveItems } from '../retrieval/liveItems';
 import { fillFeed, PopularItems } from '../retrieval/popularFallback';
-import { recallFromInterests, type MultiInterestRecallConfig, type HistoryRequest, type RecallIndex } from '../retrieval/recall';
+import { recallMany, type MultiInterestRecallConfig, type HistoryRequest, type RecallIndex, type RecallJob } from '../retrieval/recall';
 import type { Candidate, Feed, InterestModel, InterestModelProvider, ItemVectors } from '../retrieval/types';
 import type { AbConfig } from './abConfig';
 import { countBefore, loadAbData, type AbData, type UserLog } from './abData';
@@ -136,50 +136,67 @@ export interface ServedFeedOptions {
  * Arm B's feed for one request: the user model's interests through the constrained index with the
  * offline validation's serving choice (merge, weighting, last clicks' neighbours, popular share),
  * topped up by the popular fallback. The A/B simulation, the replay estimate and the recall service
- * (serve/engine.ts) all answer through this one function.
+ * (serve/engine.ts) all answer through this one function (servedFeeds for several at once).
  */
 export function servedFeed(armB: ArmBServing & { itemVectors: ItemVectors }, index: RecallIndex, m: InterestModel, request: HistoryRequest, o: ServedFeedOptions): Feed {
-  const excluded = (i: number) => request.seen.has(i);
-  const recallConfig = {
+  return servedFeeds(armB, index, m, [{ request, options: o }])[0] as Feed;
+}
+
+/**
+ * servedFeed for several requests at once, each answered as it would be alone: one user-model call
+ * for all of them (where the model batches) and each recall phase's searches in one index call.
+ * The recall service answers concurrent requests so.
+ */
+export function servedFeeds(armB: ArmBServing & { itemVectors: ItemVectors }, index: RecallIndex, m: InterestModel, items: readonly { request: HistoryRequest; options: ServedFeedOptions }[]): Feed[] {
+  if (items.length === 0) return [];
+  const dim = armB.itemVectors.dim;
+  // One call to the model per request: its interests feed both the recall and the collapse measure.
+  const weighted = armB.weighting === 'strength' || (armB.minStrength ?? 0) > 0;
+  const interests: { vectors: Float32Array[]; weights?: number[] }[] = m.interestsMany
+    ? m.interestsMany(items.map((it) => it.request), weighted)
+    : items.map(({ request }) => (weighted && m.weightedInterests ? m.weightedInterests(request.longTerm, request.shortTerm) : { vectors: m.interests(request.longTerm, request.shortTerm) }));
+  const recallConfigs = items.map(({ options: o }) => ({
     ...o.recall,
     size: o.size,
     ...(armB.merge ? { merge: armB.merge } : {}),
     ...(armB.categoriesPerInterest !== undefined ? { categoriesPerInterest: armB.categoriesPerInterest } : {}),
     ...(armB.maxCategoryShare !== undefined ? { maxCategoryShare: armB.maxCategoryShare } : {}),
-  };
-  // One call to the model per request: its interests feed both the recall and the collapse measure.
-  const weighted = armB.weighting === 'strength' || (armB.minStrength ?? 0) > 0;
-  const w = weighted && m.weightedInterests ? m.weightedInterests(request.longTerm, request.shortTerm) : { vectors: m.interests(request.longTerm, request.shortTerm), weights: undefined };
-  o.onInterests?.(w.vectors);
-  let cand: Candidate[];
-  if (w.weights) {
-    const dim = armB.itemVectors.dim;
+  }));
+  const jobs: RecallJob[] = items.map(({ request, options: o }, j) => {
+    const w = interests[j] as { vectors: Float32Array[]; weights?: number[] };
+    o.onInterests?.(w.vectors);
+    const config = recallConfigs[j] as MultiInterestRecallConfig;
+    if (!(weighted && w.weights)) return { interests: w.vectors, request, config };
     const flat = new Float32Array(w.vectors.length * dim);
-    w.vectors.forEach((v, j) => flat.set(v, j * dim));
+    w.vectors.forEach((v, k) => flat.set(v, k * dim));
     const picked = strongInterests({ vectors: flat, weights: w.weights }, dim, armB.minStrength ?? 0);
-    cand = recallFromInterests(picked.vectors, index, request, recallConfig, armB.weighting === 'strength' ? picked.weights : undefined);
-  } else cand = recallFromInterests(w.vectors, index, request, recallConfig);
+    return { interests: picked.vectors, request, config, ...(armB.weighting === 'strength' ? { weights: picked.weights } : {}) };
+  });
+  const recalled = recallMany(index, jobs);
   const recentShare = armB.recent?.share ?? 0;
   const popularShare = armB.popularShare ?? 0;
-  if (recentShare > 0 || popularShare > 0) {
-    // The offline serving's blend (evaluation/rankers.ts servedRanker): model, last clicks' neighbours, popular lots.
-    const dim = armB.itemVectors.dim;
-    const near: Candidate[] =
-      recentShare > 0 && armB.recent
-        ? recallFromInterests(
-            lastDistinct(o.clicks ?? [...request.longTerm, ...request.shortTerm], armB.recent.lastClicks).map((i) => armB.itemVectors.vectors.subarray(i * dim, (i + 1) * dim)),
-            index,
+  if (recentShare <= 0 && popularShare <= 0) return items.map(({ request, options: o }, j) => fillFeed(recalled[j] as Candidate[], o.size, o.popular, request.live, (i) => request.seen.has(i)));
+  // The offline serving's blend (evaluation/rankers.ts servedRanker): model, last clicks' neighbours, popular lots.
+  const near: Candidate[][] =
+    recentShare > 0 && armB.recent
+      ? recallMany(
+          index,
+          items.map(({ request, options: o }, j) => ({
+            interests: lastDistinct(o.clicks ?? [...request.longTerm, ...request.shortTerm], (armB.recent as { lastClicks: number }).lastClicks).map((i) => armB.itemVectors.vectors.subarray(i * dim, (i + 1) * dim)),
             request,
-            { ...recallConfig, merge: 'score', categoriesPerInterest: 0 },
-          )
-        : [];
+            config: { ...(recallConfigs[j] as MultiInterestRecallConfig), merge: 'score' as const, categoriesPerInterest: 0 },
+          })),
+        )
+      : items.map(() => []);
+  return items.map(({ request, options: o }, j) => {
+    const excluded = (i: number) => request.seen.has(i);
+    const cand = recalled[j] as Candidate[];
     const popularLots: Candidate[] =
       popularShare > 0 ? o.popular.top(request.live, o.size, excluded).map((itemIdx) => ({ itemIdx, score: 0, route: 'popular' as const, interest: -1 })) : [];
-    const byItem = new Map([...popularLots, ...near, ...cand].map((c) => [c.itemIdx, c]));
-    const items = blendLists([cand, near, popularLots].map((l) => l.map((c) => c.itemIdx)), servingShares({ recentShare, popularShare }), o.size);
-    cand = items.map((i) => byItem.get(i) as Candidate);
-  }
-  return fillFeed(cand, o.size, o.popular, request.live, excluded);
+    const byItem = new Map([...popularLots, ...(near[j] as Candidate[]), ...cand].map((c) => [c.itemIdx, c]));
+    const blended = blendLists([cand, near[j] as Candidate[], popularLots].map((l) => l.map((c) => c.itemIdx)), servingShares({ recentShare, popularShare }), o.size);
+    return fillFeed(blended.map((i) => byItem.get(i) as Candidate), o.size, o.popular, request.live, excluded);
+  });
 }
 
 /** Running mean over requests of the mean pairwise cosine of a request's interests (requests with two or more). */

@@ -361,6 +361,22 @@ export function interestStrengthModel(model: tf.LayersModel): tf.LayersModel {
   return tf.model({ name: 'interest_strength', inputs: model.inputs, outputs: out });
 }
 
+/**
+ * The model with a second output, its interests' strengths: one forward pass gives both (the
+ * strength model alone would run the whole network again). Built once per model: building a
+ * model costs more than a serving request's forward pass.
+ */
+const withStrengths = new WeakMap<tf.LayersModel, tf.LayersModel>();
+function interestsWithStrengths(model: tf.LayersModel): tf.LayersModel {
+  let both = withStrengths.get(model);
+  if (!both) {
+    const strength = interestStrengthModel(model);
+    both = tf.model({ name: 'interests_with_strengths', inputs: model.inputs, outputs: [model.outputs[0] as tf.SymbolicTensor, strength.outputs[0] as tf.SymbolicTensor] });
+    withStrengths.set(model, both);
+  }
+  return both;
+}
+
 /** Interest vectors (count × K × dim) of every row of a sequence set, with their strengths (count × K) when asked. */
 export function computeInterests(
   model: tf.LayersModel,
@@ -374,20 +390,22 @@ export function computeInterests(
   const k = model.outputs[0]?.shape[1] as number;
   const out = new Float32Array(seqs.count * k * dim);
   const strengths = opts.strengths ? new Float32Array(seqs.count * k) : undefined;
-  const strengthView = opts.strengths && model.layers.some((l) => l.name === 'long_term_interests') ? interestStrengthModel(model) : undefined;
+  const both = opts.strengths && model.layers.some((l) => l.name === 'long_term_interests') ? interestsWithStrengths(model) : undefined;
   const table = sharedTable ?? vectorTable(itemVectors, dim);
   for (let from = 0; from < seqs.count; from += batch) {
     const rows = Array.from({ length: Math.min(batch, seqs.count - from) }, (_, i) => from + i);
     const inputs = sequenceInputs(table, seqs, rows);
-    const v = model.predict(inputs) as tf.Tensor;
-    out.set(v.dataSync() as Float32Array, from * k * dim);
-    v.dispose();
-    if (strengths) {
-      if (strengthView) {
-        const w = strengthView.predict(inputs) as tf.Tensor;
-        strengths.set(w.dataSync() as Float32Array, from * k);
-        w.dispose();
-      } else strengths.fill(1, from * k, (from + rows.length) * k);
+    if (both) {
+      const [v, w] = both.predict(inputs) as tf.Tensor[];
+      out.set((v as tf.Tensor).dataSync() as Float32Array, from * k * dim);
+      (strengths as Float32Array).set((w as tf.Tensor).dataSync() as Float32Array, from * k);
+      v?.dispose();
+      w?.dispose();
+    } else {
+      const v = model.predict(inputs) as tf.Tensor;
+      out.set(v.dataSync() as Float32Array, from * k * dim);
+      v.dispose();
+      strengths?.fill(1, from * k, (from + rows.length) * k);
     }
     inputs.forEach((t) => t.dispose());
   }

@@ -32,6 +32,21 @@ export async function trainedInterestModel(modelDir: string, trainedItemVectors:
       const { k, vectors, strengths } = computeInterests(model, itemVectors, dim, seqs, 1, table, { strengths: true });
       return { vectors: Array.from({ length: k }, (_, j) => vectors.slice(j * dim, (j + 1) * dim)), weights: Array.from(strengths ?? new Float32Array(k).fill(1)) };
     },
+    interestsMany(requests, weighted) {
+      if (requests.length === 0) return [];
+      const long = new Int32Array(requests.length * maxLong);
+      const short = new Int32Array(requests.length * maxShort);
+      requests.forEach((r, u) => {
+        long.set(pack(r.longTerm, maxLong), u * maxLong);
+        short.set(pack(r.shortTerm, maxShort), u * maxShort);
+      });
+      const seqs: Sequences = { count: requests.length, maxLong, maxShort, long, short };
+      const { k, vectors, strengths } = computeInterests(model, itemVectors, dim, seqs, requests.length, table, { strengths: weighted });
+      return requests.map((_, u) => ({
+        vectors: Array.from({ length: k }, (_, j) => vectors.slice((u * k + j) * dim, (u * k + j + 1) * dim)),
+        ...(weighted ? { weights: Array.from(strengths?.subarray(u * k, (u + 1) * k) ?? new Float32Array(k).fill(1)) } : {}),
+      }));
+    },
     withItemVectors(v: Float32Array) {
       const old = table;
       table = vectorTable(v, dim);

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VectorIndex, type Ids } from '../platform/faiss';
+import { VectorIndex, type Ids, type SearchResult } from '../platform/faiss';
 import { CurioError } from '../platform/errors';
 
 /**
@@ -55,6 +55,22 @@ export interface ConstrainedHits {
   shortfall: number;
 }
 
+/** One query of a searchMany call. */
+export interface ConstrainedQuery {
+  query: Float32Array;
+  k: number;
+  /** null: over all items. */
+  category: string | null;
+  /** Only among these item_idx. */
+  among?: Ids;
+}
+
+interface Membership {
+  bits: Uint8Array;
+  count: number;
+  perCategory: Int32Array;
+}
+
 export interface ConstrainedSearchOptions {
   /** Only among these item_idx (a Faiss IDSelector), e.g. the auctions live at the request time. */
   among?: Ids;
@@ -89,8 +105,10 @@ export class ConstrainedIndexError extends CurioError {
 }
 
 const FLOAT32_UNIT_ROUNDOFF = 2 ** -24;
-/** Subsets of at least this share of an exact index are searched by over-fetching (searchDenseSubset). */
+/** Subsets of at least this share of an exact index are searched by over-fetch and filter (searchMany), without a selector. */
 const DENSE_SUBSET_SHARE = 0.5;
+/** Faiss (1.7.3) scores a batch of at least this many queries by one BLAS matrix product (distance_compute_blas_threshold). */
+const FAISS_BLAS_THRESHOLD = 20;
 
 /**
  * The offset M, derived from the data.
@@ -194,7 +212,9 @@ export class ConstrainedIndex {
     index.add(extended);
     const params = { ...(opts.searchParameters ?? {}) };
     for (const [name, value] of Object.entries(params)) index.setSearchParameter(name, value);
-    return new ConstrainedIndex(index, dim, offset, factory, categories, [...itemIds], itemCategory, params);
+    const built = new ConstrainedIndex(index, dim, offset, factory, categories, [...itemIds], itemCategory, params);
+    if (factory === 'Flat') built.rows = extended;
+    return built;
   }
 
   /** Reads what `write` wrote; a missing or inconsistent file is a ConstrainedIndexError naming it. */
@@ -263,12 +283,45 @@ export class ConstrainedIndex {
       extended[i * width + this.dim + (cats[i] as number)] = this.offset;
     }
     this.index.add(extended);
+    if (this.rows) {
+      const rows = new Float32Array(this.rows.length + extended.length);
+      rows.set(this.rows);
+      rows.set(extended, this.rows.length);
+      this.rows = rows;
+    }
     const grown = new Uint16Array(this.itemCategory.length + n);
     grown.set(this.itemCategory);
     grown.set(cats, this.itemCategory.length);
     this.itemCategory = grown;
     (this.itemIds as string[]).push(...input.itemIds);
     for (const c of cats) this.categoryCounts[c]!++;
+  }
+
+  /**
+   * Keeps the rows of an exact index read from disk (Faiss keeps its own copy, out of reach):
+   * `vectors` are the item vectors it was built from, in item_idx order, extended again exactly as
+   * build does. With them a sparse subset (at a serving moment only a few percent of the lots are
+   * live) is searched through a small exact index of its own rows instead of Faiss's IDSelector
+   * over every row. A no-op for an approximate index, whose answers the sub-index would not match.
+   */
+  useItemVectors(vectors: Float32Array): void {
+    if (this.factory !== 'Flat') return;
+    if (vectors.length !== this.size * this.dim) throw new ConstrainedIndexError(`${vectors.length / this.dim} item vectors for an index of ${this.size} items`);
+    const unit = normaliseRows(vectors, this.dim, (row) => `item ${row} (${this.itemIds[row]})`);
+    const width = this.dim + this.categories.length;
+    const rows = new Float32Array(this.size * width);
+    for (let i = 0; i < this.size; i++) {
+      rows.set(unit.subarray(i * this.dim, (i + 1) * this.dim), i * width);
+      rows[i * width + this.dim + (this.itemCategory[i] as number)] = this.offset;
+    }
+    // Each sampled row must be one Faiss holds: its best match scores its own squared norm.
+    for (const i of new Set([0, this.size >> 1, this.size - 1])) {
+      const row = rows.subarray(i * width, (i + 1) * width);
+      const self = row.reduce((a, x) => a + x * x, 0);
+      const best = this.index.search(row, 1).distances[0] as number;
+      if (!(Math.abs(best - self) <= 1e-4 * self)) throw new ConstrainedIndexError(`the item vectors are not the ones the index holds (item_idx ${i}: best inner product ${best}, its own ${self})`);
+    }
+    this.rows = rows;
   }
 
   categoryOf(itemIdx: number): string {
@@ -283,7 +336,7 @@ export class ConstrainedIndex {
 
   /** Top-k of one query: within `category`, or over all items when category is null. */
   search(query: Float32Array, k: number, category: string | null, opts: ConstrainedSearchOptions = {}): ConstrainedHits {
-    return this.searchBatch([query], k, [category], opts)[0] as ConstrainedHits;
+    return this.searchMany([{ query, k, category, ...(opts.among !== undefined ? { among: opts.among } : {}) }])[0] as ConstrainedHits;
   }
 
   /**
@@ -299,81 +352,172 @@ export class ConstrainedIndex {
     if (queries.length !== categories.length) {
       throw new ConstrainedIndexError(`${queries.length} queries but ${categories.length} categories`);
     }
-    if (!Number.isInteger(k) || k < 1) throw new ConstrainedIndexError(`k must be a positive integer, got ${k}`);
-    if (queries.length === 0) return [];
-    const wanted = categories.map((c) => (c === null ? -1 : this.requireCategory(c)));
-    const extended = this.extendQueries(queries, wanted);
-    if (opts.among !== undefined) {
-      const fast = this.searchDenseSubset(extended, queries.length, k, wanted, opts.among);
-      if (fast) return fast;
-    }
-    const res = opts.among === undefined ? this.index.search(extended, k) : this.index.searchSubset(extended, k, opts.among);
-    return wanted.map((c, q) => {
-      const labels: number[] = [];
-      const scores: number[] = [];
-      for (let r = 0; r < k; r++) {
-        const label = res.labels[q * k + r] as number;
-        if (label < 0) continue;
-        // Exact membership, not a score threshold: with k beyond the category's size Faiss ranks the
-        // other categories next, and those must not leak into a constrained answer.
-        if (c >= 0 && this.itemCategory[label] !== c) continue;
-        labels.push(label);
-        scores.push((res.distances[q * k + r] as number) - (c >= 0 ? this.offset : 0));
-      }
-      return { itemIdx: Int32Array.from(labels), scores: Float32Array.from(scores), requested: k, shortfall: k - labels.length };
-    });
+    return this.searchMany(queries.map((query, q) => ({ query, k, category: categories[q] ?? null, ...(opts.among !== undefined ? { among: opts.among } : {}) })));
   }
 
   /**
-   * A subset search without Faiss's IDSelector, where the subset is most of an exact (Flat) index:
-   * building the selector costs about as much as the scan itself (0.9 ms for 20k ids), and a request
-   * searches the same live set up to ten times. So: an over-fetched plain search, filtered by a
-   * membership bitmap (cached for the subset array). Exact: a query's list stands only when it holds
-   * min(k, members eligible for it) items; any other query is answered by the selector search.
+   * Queries that each bring their own k, category and subset (the recall service answers the
+   * routes of concurrent requests at once, each request with its own live lots). On an exact index,
+   * every query whose subset is dense (or absent) is answered from ONE Faiss call: past about 20
+   * queries Faiss computes the scores as one matrix product (BLAS), about six times cheaper per
+   * query than single scans here. A query's answer does not depend on the others beside it, up to
+   * the last bit of a score (BLAS rounds differently by batch shape), and ties are ordered by item_idx.
    */
-  private searchDenseSubset(extended: Float32Array, nq: number, k: number, wanted: readonly number[], among: Ids): ConstrainedHits[] | undefined {
-    if (this.factory !== 'Flat' || among.length < DENSE_SUBSET_SHARE * this.size) return undefined;
-    const members = this.membership(among);
-    const fetch = Math.min(this.size, Math.ceil((k * this.size) / Math.max(1, members.count) * 1.5) + 32);
-    const res = this.index.search(extended, fetch);
-    const width = this.dim + this.categories.length;
-    return wanted.map((c, q) => {
-      const eligible = c >= 0 ? (members.perCategory[c] as number) : members.count;
-      const labels: number[] = [];
-      const scores: number[] = [];
-      for (let r = 0; r < fetch && labels.length < k; r++) {
-        const label = res.labels[q * fetch + r] as number;
-        if (label < 0 || !members.bits[label]) continue;
-        if (c >= 0 && this.itemCategory[label] !== c) continue;
-        labels.push(label);
-        scores.push((res.distances[q * fetch + r] as number) - (c >= 0 ? this.offset : 0));
-      }
-      if (labels.length < Math.min(k, eligible)) {
-        return this.searchOneWithSelector(extended.subarray(q * width, (q + 1) * width), k, c, among);
-      }
-      return { itemIdx: Int32Array.from(labels), scores: Float32Array.from(scores), requested: k, shortfall: k - labels.length };
-    });
-  }
-
-  private searchOneWithSelector(extended: Float32Array, k: number, c: number, among: Ids): ConstrainedHits {
-    const res = this.index.searchSubset(extended, k, among);
-    const labels: number[] = [];
-    const scores: number[] = [];
-    for (let r = 0; r < k; r++) {
-      const label = res.labels[r] as number;
-      if (label < 0) continue;
-      if (c >= 0 && this.itemCategory[label] !== c) continue;
-      labels.push(label);
-      scores.push((res.distances[r] as number) - (c >= 0 ? this.offset : 0));
+  searchMany(specs: readonly ConstrainedQuery[]): ConstrainedHits[] {
+    if (specs.length === 0) return [];
+    for (const s of specs) {
+      if (!Number.isInteger(s.k) || s.k < 1) throw new ConstrainedIndexError(`k must be a positive integer, got ${s.k}`);
     }
-    return { itemIdx: Int32Array.from(labels), scores: Float32Array.from(scores), requested: k, shortfall: k - labels.length };
+    const wanted = specs.map((s) => (s.category === null ? -1 : this.requireCategory(s.category)));
+    const extended = this.extendQueries(specs.map((s) => s.query), wanted);
+    const width = this.dim + this.categories.length;
+    const out: ConstrainedHits[] = new Array(specs.length);
+    const memberships = new Map<Ids, Membership>();
+    const dense: number[] = [];
+    const rest: number[] = [];
+    const sparse = new Map<Ids, number[]>();
+    specs.forEach((s, q) => {
+      const isDense = this.factory === 'Flat' && (s.among === undefined || s.among.length >= DENSE_SUBSET_SHARE * this.size);
+      if (isDense) dense.push(q);
+      else if (this.rows && s.among !== undefined && s.among.length > 0) sparse.set(s.among, [...(sparse.get(s.among) ?? []), q]);
+      else rest.push(q);
+    });
+    for (const [among, qs] of sparse) {
+      const sub = this.subIndexOf(among);
+      // One search to the largest k of the group (each query keeps its own top k of it: exact).
+      const kk = Math.min(Math.max(...qs.map((q) => specs[q]!.k)), sub.ids.length);
+      const run = (rowsOf: readonly number[]) => {
+        const rows = new Float32Array(rowsOf.length * width);
+        rowsOf.forEach((q, j) => rows.set(extended.subarray(q * width, (q + 1) * width), j * width));
+        const res = sub.index.search(rows, kk);
+        // Sub-index labels are positions in the subset.
+        const labels = Float64Array.from(res.labels, (l) => (l < 0 ? -1 : (sub.ids[l] as number)));
+        rowsOf.forEach((q, j) => {
+          out[q] = this.hitsOf({ labels, distances: res.distances }, j * kk, kk, specs[q]!.k, wanted[q] as number, undefined);
+        });
+      };
+      if (qs.length < FAISS_BLAS_THRESHOLD) for (const q of qs) run([q]);
+      else run(qs);
+    }
+    if (dense.length > 0) {
+      // Over-fetch by the subset's thinness, so the filtered list still holds k; a list that comes
+      // up short anyway (its best items mostly outside the subset) is asked again with a selector.
+      const fetchOf = (q: number): number => {
+        const s = specs[q] as ConstrainedQuery;
+        if (s.among === undefined) return s.k;
+        const m = this.membershipOf(s.among, memberships);
+        return Math.ceil(((s.k * this.size) / Math.max(1, m.count)) * 1.5) + 32;
+      };
+      const answer = (q: number, res: SearchResult, from: number, fetch: number) => {
+        const s = specs[q] as ConstrainedQuery;
+        const c = wanted[q] as number;
+        const m = s.among === undefined ? undefined : this.membershipOf(s.among, memberships);
+        const eligible = m === undefined ? (c >= 0 ? (this.categoryCounts[c] as number) : this.size) : c >= 0 ? (m.perCategory[c] as number) : m.count;
+        const hits = this.hitsOf(res, from, fetch, s.k, c, m?.bits);
+        out[q] = hits.itemIdx.length < Math.min(s.k, eligible) && s.among !== undefined ? this.searchWith(extended.subarray(q * width, (q + 1) * width), 1, s.k, [c], s.among)[0] as ConstrainedHits : hits;
+      };
+      if (dense.length < FAISS_BLAS_THRESHOLD) {
+        // Below Faiss's matrix-product threshold a batch is single scans anyway, split over OpenMP
+        // threads whose fork/join costs more than the scans (5 ms for 6 queries with a core busy).
+        for (const q of dense) {
+          const fetch = Math.min(this.size, fetchOf(q));
+          answer(q, this.index.search(extended.subarray(q * width, (q + 1) * width), fetch), 0, fetch);
+        }
+      } else {
+        const fetch = Math.min(this.size, Math.max(...dense.map(fetchOf)));
+        const rows = new Float32Array(dense.length * width);
+        dense.forEach((q, j) => rows.set(extended.subarray(q * width, (q + 1) * width), j * width));
+        const res = this.index.search(rows, fetch);
+        dense.forEach((q, j) => answer(q, res, j * fetch, fetch));
+      }
+    }
+    // The others go to Faiss in groups that share a subset and a k (one selector per group).
+    const groups = new Map<Ids | undefined, Map<number, number[]>>();
+    for (const q of rest) {
+      const s = specs[q] as ConstrainedQuery;
+      const byK = groups.get(s.among) ?? new Map<number, number[]>();
+      groups.set(s.among, byK);
+      byK.set(s.k, [...(byK.get(s.k) ?? []), q]);
+    }
+    for (const [among, byK] of groups) {
+      for (const [k, qs] of byK) {
+        if (qs.length < FAISS_BLAS_THRESHOLD) {
+          for (const q of qs) out[q] = this.searchWith(extended.subarray(q * width, (q + 1) * width), 1, k, [wanted[q] as number], among)[0] as ConstrainedHits;
+          continue;
+        }
+        const rows = new Float32Array(qs.length * width);
+        qs.forEach((q, j) => rows.set(extended.subarray(q * width, (q + 1) * width), j * width));
+        this.searchWith(rows, qs.length, k, qs.map((q) => wanted[q] as number), among).forEach((h, j) => {
+          out[qs[j] as number] = h;
+        });
+      }
+    }
+    return out;
   }
 
-  private lastMembership: { among: Ids; size: number; bits: Uint8Array; count: number; perCategory: Int32Array } | undefined;
+  private searchWith(rows: Float32Array, nq: number, k: number, wanted: readonly number[], among: Ids | undefined): ConstrainedHits[] {
+    const res = among === undefined ? this.index.search(rows, k) : this.index.searchSubset(rows, k, among);
+    return Array.from({ length: nq }, (_, q) => this.hitsOf(res, q * k, k, k, wanted[q] as number, undefined));
+  }
 
-  private membership(among: Ids): { bits: Uint8Array; count: number; perCategory: Int32Array } {
+  /**
+   * One query's hits from Faiss's row: members only, and only the requested category (exact
+   * membership, not a score threshold: with k beyond the category's size Faiss ranks the other
+   * categories next, and those must not leak into a constrained answer); the offset taken off.
+   */
+  private hitsOf(res: SearchResult, from: number, width: number, k: number, c: number, bits: Uint8Array | undefined): ConstrainedHits {
+    const kept: { label: number; distance: number }[] = [];
+    for (let r = 0; r < width && kept.length < k; r++) {
+      const label = res.labels[from + r] as number;
+      if (label < 0 || (bits !== undefined && !bits[label])) continue;
+      if (c >= 0 && this.itemCategory[label] !== c) continue;
+      kept.push({ label, distance: res.distances[from + r] as number });
+    }
+    // Faiss's heap leaves equal scores in no fixed order; item_idx orders them, whatever the batch.
+    kept.sort((a, b) => b.distance - a.distance || a.label - b.label);
+    const bonus = c >= 0 ? this.offset : 0;
+    return {
+      itemIdx: Int32Array.from(kept, (h) => h.label),
+      scores: Float32Array.from(kept, (h) => h.distance - bonus),
+      requested: k,
+      shortfall: k - kept.length,
+    };
+  }
+
+  /** A small exact index over a subset's rows, kept for the subset array (the live lots at a moment). */
+  private subIndexOf(among: Ids): { index: VectorIndex; ids: Int32Array } {
+    const known = this.subIndexes.get(among as object);
+    if (known && known.size === this.size) return known;
+    const rows = this.rows as Float32Array;
+    const width = this.dim + this.categories.length;
+    const ids = Int32Array.from(new Set(Array.from(among as ArrayLike<number | bigint>, (x) => Number(x))));
+    const sub = new Float32Array(ids.length * width);
+    ids.forEach((id, j) => {
+      if (!(id >= 0 && id < this.size)) throw new ConstrainedIndexError(`subset item_idx ${id} is not in the index (0..${this.size - 1})`);
+      sub.set(rows.subarray(id * width, (id + 1) * width), j * width);
+    });
+    const index = VectorIndex.flatIP(width);
+    index.add(sub);
+    const entry = { index, ids, size: this.size };
+    this.subIndexes.set(among as object, entry);
+    return entry;
+  }
+
+  private readonly subIndexes = new WeakMap<object, { index: VectorIndex; ids: Int32Array; size: number }>();
+  /** The extended rows of an exact index (build, or useItemVectors), for sub-indexes of sparse subsets. */
+  private rows: Float32Array | undefined;
+
+  private lastMembership: (Membership & { among: Ids; size: number }) | undefined;
+
+  /** Which items a subset holds (a bitmap), and how many per category: cached for the subset array. */
+  private membershipOf(among: Ids, within: Map<Ids, Membership>): Membership {
+    const known = within.get(among);
+    if (known) return known;
     const cached = this.lastMembership;
-    if (cached && cached.among === among && cached.size === this.size) return cached;
+    if (cached && cached.among === among && cached.size === this.size) {
+      within.set(among, cached);
+      return cached;
+    }
     const bits = new Uint8Array(this.size);
     const perCategory = new Int32Array(this.categories.length);
     let count = 0;
@@ -385,6 +529,7 @@ export class ConstrainedIndex {
       perCategory[this.itemCategory[id] as number]!++;
     }
     this.lastMembership = { among, size: this.size, bits, count, perCategory };
+    within.set(among, this.lastMembership);
     return this.lastMembership;
   }
 

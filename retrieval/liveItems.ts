@@ -28,15 +28,31 @@ export class LiveItems {
     return (this.catalogue.listedAt[itemIdx] as number) <= t && t < (this.catalogue.endsAt[itemIdx] as number);
   }
 
-  /** Every item live at t, ascending item_idx. Only items listed within one longest auction of t are scanned. */
+  /**
+   * Every item live at t, ascending item_idx. Only items listed within one longest auction of t are
+   * scanned. A later t before the next listing or end gets the same array back (do not modify it):
+   * the recall service asks at every request, and what it derives from a live set (the index's
+   * membership bitmap and live sub-index) is kept per array.
+   */
   at(t: number): Int32Array {
+    const last = this.last;
+    if (last && t >= last.t && t < last.nextChange) return last.live;
     const hi = upperBound(this.listedSorted, t);
     const lo = lowerBound(this.listedSorted, t - this.longestAuction);
     const out: number[] = [];
+    let nextChange = hi < this.listedSorted.length ? (this.listedSorted[hi] as number) : Infinity;
     for (let k = lo; k < hi; k++) {
       const idx = this.byListing[k] as number;
-      if (t < (this.catalogue.endsAt[idx] as number)) out.push(idx);
+      const end = this.catalogue.endsAt[idx] as number;
+      if (t < end) {
+        out.push(idx);
+        nextChange = Math.min(nextChange, end);
+      }
     }
-    return Int32Array.from(out).sort();
+    const live = Int32Array.from(out).sort();
+    this.last = { t, nextChange, live };
+    return live;
   }
+
+  private last: { t: number; nextChange: number; live: Int32Array } | undefined;
 }

@@ -1,7 +1,11 @@
 import type { ConstrainedHits, ConstrainedIndex } from './constrainedIndex';
 
-/** What the multi-interest recall needs of an index: the constrained search and each item's category. */
-export type RecallIndex = Pick<ConstrainedIndex, 'search' | 'categoryOf'>;
+/**
+ * What the multi-interest recall needs of an index: the constrained search and each item's category;
+ * and, where it has one, the search of many queries at once (ConstrainedIndex.searchMany).
+ */
+export type RecallIndex = Pick<ConstrainedIndex, 'search' | 'categoryOf'> & Partial<Pick<ConstrainedIndex, 'searchMany'>>;
+import type { ConstrainedQuery } from './constrainedIndex';
 import type { Candidate, InterestModel } from './types';
 
 /**
@@ -78,54 +82,84 @@ export function recallFromInterests(
   /** Each interest's importance (e.g. its strength) for the quota merge; absent = equal turns. */
   weightsIn?: readonly number[],
 ): Candidate[] {
-  validateConfig(config);
-  // A user with no behaviour yet has zero interests: nothing to retrieve with (the fallback fills in).
-  const keep = interestsIn.map((v) => v.some((x) => x !== 0));
-  const interests = interestsIn.filter((_, k) => keep[k]);
-  const weights = weightsIn?.filter((_, k) => keep[k]);
-  if (interests.length === 0 || request.live.length === 0) return [];
-  const among = Float64Array.from(request.live);
-  // Seen items that are live are the only ones Faiss can return and we then drop; asking for that
-  // many more keeps every list exactly its top-k among unseen live items.
-  const seenLive = countSeenLive(request.live, request.seen);
-  const unseen = (hits: ConstrainedHits, keep: number, route: 'category' | 'open', interest: number): Candidate[] => {
+  return recallMany(index, [{ interests: interestsIn, request, config, ...(weightsIn ? { weights: weightsIn } : {}) }])[0] as Candidate[];
+}
+
+/** One request of recallMany: its interests (and their weights), its live and seen items, its config. */
+export interface RecallJob {
+  interests: readonly Float32Array[];
+  request: RecallRequest;
+  config: MultiInterestRecallConfig;
+  weights?: readonly number[];
+}
+
+/**
+ * recallFromInterests for several requests at once: each phase's searches (the open routes, then
+ * the category routes the open hits chose) of every request go to the index together, so the
+ * recall service answers concurrent requests with two index calls. Each request's feed is the one
+ * it would get alone.
+ */
+export function recallMany(index: RecallIndex, jobs: readonly RecallJob[]): Candidate[][] {
+  const plans = jobs.map((job) => {
+    validateConfig(job.config);
+    // A user with no behaviour yet has zero interests: nothing to retrieve with (the fallback fills in).
+    const keep = job.interests.map((v) => v.some((x) => x !== 0));
+    const interests = job.interests.filter((_, k) => keep[k]);
+    const weights = job.weights?.filter((_, k) => keep[k]);
+    const active = interests.length > 0 && job.request.live.length > 0;
+    // Seen items that are live are the only ones Faiss can return and we then drop; asking for that
+    // many more keeps every list exactly its top-k among unseen live items.
+    const seenLive = active ? countSeenLive(job.request.live, job.request.seen) : 0;
+    return { job, interests, weights, active, among: active ? amongOf(job.request.live) : new Float64Array(), seenLive };
+  });
+  const unseen = (seen: ReadonlySet<number>, hits: ConstrainedHits, keep: number, route: 'category' | 'open', interest: number): Candidate[] => {
     const out: Candidate[] = [];
     for (let r = 0; r < hits.itemIdx.length && out.length < keep; r++) {
       const itemIdx = hits.itemIdx[r] as number;
-      if (!request.seen.has(itemIdx)) out.push({ itemIdx, score: hits.scores[r] as number, route, interest });
+      if (!seen.has(itemIdx)) out.push({ itemIdx, score: hits.scores[r] as number, route, interest });
     }
     return out;
   };
 
-  const probeK = Math.max(config.categoryProbe, config.perRoute);
-  const open = searchEach(index, interests, probeK + seenLive, interests.map(() => null), among);
-  const chosen: { interest: number; category: string }[] = [];
-  const openLists = open.map((hits, k) => {
-    const probe = unseen(hits, config.categoryProbe, 'open', k);
-    for (const category of topCategories(probe, index, config.categoriesPerInterest)) chosen.push({ interest: k, category });
-    return unseen(hits, config.perRoute, 'open', k);
-  });
-  const constrained = searchEach(
+  const open = searchAll(
     index,
-    chosen.map((c) => interests[c.interest] as Float32Array),
-    config.perRoute + seenLive,
-    chosen.map((c) => c.category),
-    among,
+    plans.flatMap((p) => (p.active ? p.interests.map((query) => ({ query, k: Math.max(p.job.config.categoryProbe, p.job.config.perRoute) + p.seenLive, category: null, among: p.among })) : [])),
   );
-
-  const perInterest: InterestRoutes[] = interests.map((_, k) => ({
-    interest: k,
-    weight: weights?.[k] ?? 1,
-    strength: openLists[k]?.[0]?.score ?? -Infinity,
-    routes: [],
-  }));
-  chosen.forEach((c, q) => {
-    perInterest[c.interest]?.routes.push({ route: 'category', hits: unseen(constrained[q] as ConstrainedHits, config.perRoute, 'category', c.interest) });
+  let at = 0;
+  const opened = plans.map((p) => {
+    const chosen: { interest: number; category: string }[] = [];
+    if (!p.active) return { chosen, openLists: [] as Candidate[][] };
+    const openLists = p.interests.map((_, k) => {
+      const hits = open[at++] as ConstrainedHits;
+      const probe = unseen(p.job.request.seen, hits, p.job.config.categoryProbe, 'open', k);
+      for (const category of topCategories(probe, index, p.job.config.categoriesPerInterest)) chosen.push({ interest: k, category });
+      return unseen(p.job.request.seen, hits, p.job.config.perRoute, 'open', k);
+    });
+    return { chosen, openLists };
   });
-  perInterest.forEach((p, k) => p.routes.push({ route: 'open', hits: openLists[k] ?? [] }));
-  perInterest.sort((a, b) => b.strength - a.strength || a.interest - b.interest);
-  if (config.merge === 'score') return mergeByScore(perInterest, config.size);
-  return mergeWithQuotas(perInterest, index, config);
+  const constrained = searchAll(
+    index,
+    plans.flatMap((p, j) => (opened[j] as { chosen: { interest: number; category: string }[] }).chosen.map((c) => ({ query: p.interests[c.interest] as Float32Array, k: p.job.config.perRoute + p.seenLive, category: c.category, among: p.among }))),
+  );
+  at = 0;
+  return plans.map((p, j) => {
+    if (!p.active) return [];
+    const { chosen, openLists } = opened[j] as { chosen: { interest: number; category: string }[]; openLists: Candidate[][] };
+    const config = p.job.config;
+    const perInterest: InterestRoutes[] = p.interests.map((_, k) => ({
+      interest: k,
+      weight: p.weights?.[k] ?? 1,
+      strength: openLists[k]?.[0]?.score ?? -Infinity,
+      routes: [],
+    }));
+    chosen.forEach((c) => {
+      perInterest[c.interest]?.routes.push({ route: 'category', hits: unseen(p.job.request.seen, constrained[at++] as ConstrainedHits, config.perRoute, 'category', c.interest) });
+    });
+    perInterest.forEach((r, k) => r.routes.push({ route: 'open', hits: openLists[k] ?? [] }));
+    perInterest.sort((a, b) => b.strength - a.strength || a.interest - b.interest);
+    if (config.merge === 'score') return mergeByScore(perInterest, config.size);
+    return mergeWithQuotas(perInterest, index, config);
+  });
 }
 
 function mergeByScore(perInterest: InterestRoutes[], size: number): Candidate[] {
@@ -142,19 +176,25 @@ function mergeByScore(perInterest: InterestRoutes[], size: number): Candidate[] 
   return feed;
 }
 
+/** The live set as Faiss takes it; one per live array, so requests that share a live set share its index-side membership too. */
+const amongs = new WeakMap<Int32Array, Float64Array>();
+function amongOf(live: Int32Array): Float64Array {
+  let among = amongs.get(live);
+  if (!among) {
+    among = Float64Array.from(live);
+    amongs.set(live, among);
+  }
+  return among;
+}
+
 /**
- * One Faiss call per query. A request holds only a handful of queries, and for so few Faiss's OpenMP
- * fork/join costs more than the search: on 2 cores a batch of 6 took ~1 ms against ~0.1 ms per single
- * query, and 5 ms when another process kept a core busy (single queries stayed at ~0.1 ms).
+ * The queries through the index's many-query search where it has one (one Faiss call; it answers a
+ * handful of queries by single scans and a batch by one matrix product), else one search each.
  */
-function searchEach(
-  index: RecallIndex,
-  queries: readonly Float32Array[],
-  k: number,
-  categories: readonly (string | null)[],
-  among: Float64Array,
-): ConstrainedHits[] {
-  return queries.map((q, i) => index.search(q, k, categories[i] ?? null, { among }));
+function searchAll(index: RecallIndex, queries: readonly (ConstrainedQuery & { among: Float64Array })[]): ConstrainedHits[] {
+  if (queries.length === 0) return [];
+  if (index.searchMany) return index.searchMany(queries);
+  return queries.map((q) => index.search(q.query, q.k, q.category, { among: q.among }));
 }
 
 /**

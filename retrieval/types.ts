@@ -19,6 +19,11 @@ export interface InterestModel {
    * listed after training (their item_idx follow the trained ones), so a click on one is understood.
    */
   withItemVectors?(vectors: Float32Array): void;
+  /**
+   * `interests` (or, with `weighted`, `weightedInterests`) of several requests in one call, where
+   * the model gains by batching (one forward pass): the recall service's concurrent requests.
+   */
+  interestsMany?(requests: readonly { longTerm: Int32Array; shortTerm: Int32Array }[], weighted: boolean): { vectors: Float32Array[]; weights?: number[] }[];
 }
 
 /**

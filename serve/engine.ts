@@ -1,4 +1,4 @@
-import { servedFeed, type ArmBServing } from '../evaluation/abFeeds';
+import { servedFeeds, type ArmBServing } from '../evaluation/abFeeds';
 import { ConstrainedIndex, type ConstrainedIndexOptions } from '../retrieval/constrainedIndex';
 import { LiveItems } from '../retrieval/liveItems';
 import { fillFeed, PopularItems } from '../retrieval/popularFallback';
@@ -116,6 +116,8 @@ export class RecallEngine {
       const bad = catalogue.itemIds.findIndex((id, i) => index.itemIds[i] !== id);
       if (bad >= 0 || index.size !== catalogue.itemIds.length) throw new Error(`the index's items are not the catalogue's (first difference at item_idx ${bad}; ${index.size} vs ${catalogue.itemIds.length})`);
       if (index.dim !== vectors.dim) throw new Error(`the index has dimension ${index.dim}, the item vectors ${vectors.dim}`);
+      // The live lots are a few percent of the catalogue: searched through a sub-index of their rows.
+      index.useItemVectors(vectors.vectors);
     } else {
       index = ConstrainedIndex.build({ dim: vectors.dim, vectors: vectors.vectors, itemIds: catalogue.itemIds, itemCategories: catalogue.categories }, parts.index ?? {});
     }
@@ -194,29 +196,44 @@ export class RecallEngine {
   }
 
   recall(q: RecallQuery): RecallAnswer {
-    const unknown: string[] = [];
-    const idx = (ids: readonly string[]) =>
-      ids.flatMap((id) => {
-        const i = this.byId.get(id);
-        if (i === undefined) unknown.push(id);
-        return i === undefined ? [] : [i];
-      });
-    const history = idx(q.history);
-    const session = idx(q.session);
-    const seen = new Set<number>([...history, ...session, ...idx(q.exclude ?? [])]);
-    const live = this.liveAt(q.now, q.category);
+    return this.recallMany([q])[0] as RecallAnswer;
+  }
+
+  /**
+   * Several requests at once (the service's concurrent ones): one user-model call and two index
+   * calls for all of them (servedFeeds); each answer is the one the request would get alone.
+   */
+  recallMany(queries: readonly RecallQuery[]): RecallAnswer[] {
     const { popular, vectors } = this.state;
-    const feed =
-      history.length + session.length === 0
-        ? fillFeed([], q.k, popular, live, (i) => seen.has(i))
-        : servedFeed(
-            { ...this.parts.served, itemVectors: vectors },
-            this.index,
-            this.parts.model,
-            { longTerm: Int32Array.from(history.slice(-(this.parts.maxLongTerm ?? 50))), shortTerm: Int32Array.from(session), live, seen },
-            { recall: this.recallConfig, size: q.k, popular, clicks: [...history, ...session] },
-          );
-    return { version: this.version, items: feed.items.map((c) => this.item(c.itemIdx, c.score, c.route, c.interest)), unknown };
+    const prepared = queries.map((q) => {
+      const unknown: string[] = [];
+      const idx = (ids: readonly string[]) =>
+        ids.flatMap((id) => {
+          const i = this.byId.get(id);
+          if (i === undefined) unknown.push(id);
+          return i === undefined ? [] : [i];
+        });
+      const history = idx(q.history);
+      const session = idx(q.session);
+      const seen = new Set<number>([...history, ...session, ...idx(q.exclude ?? [])]);
+      return { q, unknown, history, session, seen, live: this.liveAt(q.now, q.category) };
+    });
+    const warm = prepared.filter((p) => p.history.length + p.session.length > 0);
+    const feeds = new Map(
+      servedFeeds(
+        { ...this.parts.served, itemVectors: vectors },
+        this.index,
+        this.parts.model,
+        warm.map((p) => ({
+          request: { longTerm: Int32Array.from(p.history.slice(-(this.parts.maxLongTerm ?? 50))), shortTerm: Int32Array.from(p.session), live: p.live, seen: p.seen },
+          options: { recall: this.recallConfig, size: p.q.k, popular, clicks: [...p.history, ...p.session] },
+        })),
+      ).map((feed, j) => [warm[j], feed]),
+    );
+    return prepared.map((p) => {
+      const feed = feeds.get(p) ?? fillFeed([], p.q.k, popular, p.live, (i) => p.seen.has(i));
+      return { version: this.version, items: feed.items.map((c) => this.item(c.itemIdx, c.score, c.route, c.interest)), unknown: p.unknown };
+    });
   }
 
   /** The live items nearest to one item (its own vector as the query), optionally within a category. */
@@ -238,12 +255,25 @@ export class RecallEngine {
     this.parts.dispose?.();
   }
 
+  /** The live lots (of a category); the same array while the set is unchanged (LiveItems.at), so the index keeps what it derives from it. */
   private liveAt(now: number, category: string | undefined): Int32Array {
     const live = this.state.live.at(now);
     if (category === undefined) return live;
-    const cats = this.state.catalogue.categories;
-    return live.filter((i) => cats[i] === category);
+    let byCategory = this.liveByCategory.get(live);
+    if (!byCategory) {
+      byCategory = new Map();
+      this.liveByCategory.set(live, byCategory);
+    }
+    let inCategory = byCategory.get(category);
+    if (!inCategory) {
+      const cats = this.state.catalogue.categories;
+      inCategory = live.filter((i) => cats[i] === category);
+      byCategory.set(category, inCategory);
+    }
+    return inCategory;
   }
+
+  private readonly liveByCategory = new WeakMap<Int32Array, Map<string, Int32Array>>();
 
   private item(itemIdx: number, score: number, route: Route, interest: number): RecalledItem {
     return { id: this.state.catalogue.itemIds[itemIdx] as string, score, route, interest };

@@ -4,6 +4,7 @@ import { Gauge, Histogram, Registry } from 'prom-client';
 import { UnknownItemError, type RecallEngine } from './engine';
 import type { NewLot } from './lotEmbedder';
 import { RecentClicks } from './events';
+import { RecallBatcher } from './batcher';
 
 /**
  * The recall API over HTTP (fastify, a JSON schema on every route):
@@ -29,6 +30,8 @@ export interface ServerOptions {
   now?: () => number;
   /** Takes new lots (POST /v1/items); absent: the route answers 503. */
   lots?: (lots: NewLot[]) => Promise<LotsAccepted>;
+  /** Most concurrent recall requests answered by one engine call (serve/batcher.ts); default 64. */
+  maxBatch?: number;
   /** Where the service's own metrics live, so /metrics exports them beside the server's. */
   registry?: Registry;
 }
@@ -68,6 +71,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1 << 20, ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: true } } });
 
   const registry = options.registry ?? new Registry();
+  const batchSize = new Histogram({ name: 'curio_recall_batch_size', help: 'Recall requests answered by one engine call (concurrent requests are batched)', buckets: [1, 2, 4, 8, 16, 32, 64], registers: [registry] });
+  const batcher = new RecallBatcher(now, { ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}), onBatch: (n) => batchSize.observe(n) });
   const latency = new Histogram({ name: 'curio_recall_request_seconds', help: 'Request latency by route and status', labelNames: ['route', 'status'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [registry] });
   new Gauge({
     name: 'curio_index_items',
@@ -154,7 +159,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       const engine = ready();
       // A request that names only the user gets the clicks the events route kept for them.
       const history = b.history ?? (b.user_id ? events.of(b.user_id) : []);
-      return engine.recall({ history, session: b.session ?? [], k: b.k, ...(b.category ? { category: b.category } : {}), ...(b.exclude ? { exclude: b.exclude } : {}), now: now() });
+      return batcher.recall(engine, { history, session: b.session ?? [], k: b.k, ...(b.category ? { category: b.category } : {}), ...(b.exclude ? { exclude: b.exclude } : {}) });
     },
   );
 

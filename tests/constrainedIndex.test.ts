@@ -124,6 +124,27 @@ describe('constrained index: the offset trick', () => {
     expect(Array.from(flat.search(queries[0] as Float32Array, 10, 'rare', { among }).itemIdx).sort((a, b) => a - b)).toEqual([5, 2900]);
   });
 
+  it('answers many queries at once (each its own k, category and subset) exactly, as each alone', () => {
+    // 25 queries x 3 kinds = 75 > Faiss's BLAS threshold: the batched paths run, not single scans.
+    const sparse = Float64Array.from(Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 11 === 2 || i === 5));
+    const dense = Float64Array.from(Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 9 !== 4));
+    const specs = queries.flatMap((query, j) => [
+      { query, k: 5 + j, category: null },
+      { query, k: 20, category: j % 2 ? 'jade' : 'rare', among: sparse },
+      { query, k: 3 + (j % 4), category: j % 3 ? null : 'tea', among: dense },
+    ]);
+    const got = flat.searchMany(specs);
+    specs.forEach((s, q) => {
+      const allowed = s.among ? new Set(s.among) : undefined;
+      const exact = exactTopK(unit, items.dim, s.query, s.k, (i) => (allowed === undefined || allowed.has(i)) && (s.category === null || items.itemCategories[i] === s.category));
+      expectExact(got[q] as ConstrainedHits, exact, s.query);
+      expect(got[q]?.requested).toBe(s.k);
+      expect(got[q]?.shortfall).toBe(s.k - exact.idx.length);
+      const alone = flat.search(s.query, s.k, s.category, s.among ? { among: s.among } : {});
+      expect(Array.from(got[q]?.itemIdx ?? [])).toEqual(Array.from(alone.itemIdx));
+    });
+  });
+
   it('IVF and HNSW answer the same queries approximately; recall against exact is reported', () => {
     const k = 20;
     const recallOf = (index: ConstrainedIndex) => {
@@ -168,6 +189,27 @@ describe('constrained index: artifacts', () => {
     const q = queries.slice(0, 4);
     const cats = ['jade', null, 'rare', 'tea'];
     expect(back.searchBatch(q, 10, cats)).toEqual(index.searchBatch(q, 10, cats));
+  });
+
+  it('searches a sparse subset of a read index through a sub-index of its rows once given its item vectors, with the same answers', () => {
+    const index = ConstrainedIndex.build({ ...items, categories });
+    index.write(join(dir, 'rows'));
+    const selector = ConstrainedIndex.read(join(dir, 'rows'));
+    const sub = ConstrainedIndex.read(join(dir, 'rows'));
+    sub.useItemVectors(items.vectors);
+    const among = Float64Array.from(Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 13 === 1));
+    const specs = queries.flatMap((query) => [null, 'jade', 'rare'].map((category) => ({ query, k: 30, category, among })));
+    const a = selector.searchMany(specs);
+    const b = sub.searchMany(specs);
+    specs.forEach((_, q) => {
+      expect(Array.from(b[q]?.itemIdx ?? [])).toEqual(Array.from(a[q]?.itemIdx ?? []));
+      (b[q]?.scores ?? []).forEach((x, r) => expect(Math.abs(x - (a[q]?.scores[r] as number))).toBeLessThan(TIE));
+    });
+    // Other vectors than the index holds are refused, not searched.
+    const shuffled = Float32Array.from(items.vectors);
+    shuffled.copyWithin(0, items.dim, 2 * items.dim);
+    expect(() => ConstrainedIndex.read(join(dir, 'rows')).useItemVectors(shuffled)).toThrow(/not the ones the index holds/);
+    expect(() => sub.useItemVectors(items.vectors.subarray(items.dim))).toThrow(ConstrainedIndexError);
   });
 
   it("Python's faiss reads the index and, with queries formed from the id map, gets the same results", () => {

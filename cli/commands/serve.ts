@@ -21,6 +21,7 @@ const USAGE = `usage: curio serve [options]
   --port P           port (default 8700)
   --token T          require "Authorization: Bearer T" on /v1 routes (default: CURIO_SERVE_TOKEN, else none)
   --max-k K          largest k a request may ask for (default 200)
+  --max-batch N      most concurrent recall requests answered by one engine call (default 64; 1 = one at a time)
   --poll S           seconds between alias checks (default 30; 0: never)
   --watch DIR        a folder of *.jsonl lot files, read as they grow
   --cache DIR        where bundles are downloaded (default .data/serving)
@@ -41,6 +42,7 @@ export const serveCommand: Command = {
         port: { type: 'string', default: '8700' },
         token: { type: 'string' },
         'max-k': { type: 'string', default: '200' },
+        'max-batch': { type: 'string', default: '64' },
         poll: { type: 'string', default: '30' },
         watch: { type: 'string' },
         cache: { type: 'string', default: join(dataDir, 'serving') },
@@ -59,6 +61,7 @@ export const serveCommand: Command = {
     };
     const port = int('port', values.port, 0);
     const maxK = int('max-k', values['max-k'], 1);
+    const maxBatch = int('max-batch', values['max-batch'], 1);
     const poll = int('poll', values.poll, 0);
     if (values.version !== undefined && !/^[0-9]+$/.test(values.version)) throw new CliError(`--version must be a version number, got '${values.version}'`);
     const fixed = values.clock === 'wall' || values.clock === 'data-end' ? undefined : Date.parse(values.clock);
@@ -74,7 +77,7 @@ export const serveCommand: Command = {
       log: (l) => console.error(`curio serve: ${l}`),
     });
     const now = values.clock === 'wall' ? Date.now : values.clock === 'data-end' ? () => service.dataEnd() ?? Date.now() : () => fixed as number;
-    const app = buildServer({ engine: service.engine, maxK, now, registry: service.registry, lots: (lots) => service.addLots(lots), ...(token ? { token } : {}) });
+    const app = buildServer({ engine: service.engine, maxK, maxBatch, now, registry: service.registry, lots: (lots) => service.addLots(lots), ...(token ? { token } : {}) });
     await service.start();
     const address = await app.listen({ host: values.host, port });
     console.error(`curio serve: listening on ${address}${token ? ' (bearer token required)' : ''}`);

@@ -8,6 +8,8 @@ import { DEFAULT_RECALL, recallFromInterests } from '../../retrieval/recall';
 import type { Catalogue } from '../../retrieval/types';
 import { RecallEngine, type EngineParts } from '../../serve/engine';
 import { buildServer } from '../../serve/server';
+import { RecallBatcher } from '../../serve/batcher';
+import { LiveItems } from '../../retrieval/liveItems';
 
 /**
  * The recall API over real HTTP, on a bundle built in memory: seeded random item vectors in a real
@@ -86,6 +88,40 @@ describe('the recall API', () => {
       expect(seen.has(i)).toBe(false);
       expect(i % 10 === 9 || i % 7 === 3).toBe(false);
     }
+  });
+
+  it('answers concurrent requests in batches, each as it would be answered alone', async () => {
+    const rng = new Rng(17, 1);
+    const queries = Array.from({ length: 24 }, (_, j) => ({
+      history: Array.from({ length: 1 + (j % 6) }, () => parts.catalogue.itemIds[Math.floor(rng.next() * N)] as string),
+      session: j % 3 ? [] : [parts.catalogue.itemIds[j] as string],
+      k: 10 + j,
+      ...(j % 4 === 1 ? { category: CATEGORIES[j % CATEGORIES.length] as string } : {}),
+      ...(j === 5 ? { exclude: ['lot0001', 'lot0002'] } : {}),
+    }));
+    const alone = queries.map((q) => engine.recall({ ...q, now: NOW }));
+    // In-process: one engine call (24 requests x 3 interests: the index's batched paths run).
+    expect(engine.recallMany(queries.map((q) => ({ ...q, now: NOW }))).map((a) => a.items.map((x) => [x.id, x.route, x.interest]))).toEqual(alone.map((a) => a.items.map((x) => [x.id, x.route, x.interest])));
+    // Over HTTP, all at once.
+    const answers = (await Promise.all(queries.map(async (q) => (await post('/v1/recall', q)).json()))) as { items: { id: string; route: string; interest: number }[] }[];
+    expect(answers.map((a) => a.items.map((x) => [x.id, x.route, x.interest]))).toEqual(alone.map((a) => a.items.map((x) => [x.id, x.route, x.interest])));
+    // The batcher: requests queued in one turn are answered by one engine call, at one moment.
+    const sizes: number[] = [];
+    let moments = 0;
+    const batcher = new RecallBatcher(() => (moments++, NOW), { maxBatch: 8, onBatch: (n) => sizes.push(n) });
+    const batched = await Promise.all(queries.slice(0, 10).map((q) => batcher.recall(engine, q)));
+    expect(sizes).toEqual([8, 2]);
+    expect(moments).toBe(1);
+    expect(batched.map((a) => a.items.map((x) => [x.id, x.route, x.interest]))).toEqual(alone.slice(0, 10).map((a) => a.items.map((x) => [x.id, x.route, x.interest])));
+    // Scores agree to float32 rounding: a batch is scored by one matrix product, a request alone by single scans.
+    expect(batched.map((a) => a.items.map((x) => x.score))).toEqual(alone.slice(0, 10).map((a) => a.items.map((x) => expect.closeTo(x.score, 5))));
+    // A request that fails fails alone; the others of its batch are answered.
+    const bad = engine.recallMany.bind(engine);
+    const failing = Object.create(engine) as RecallEngine;
+    failing.recallMany = (qs) => (qs.length > 1 ? (() => { throw new Error('batch failed'); })() : bad(qs));
+    failing.recall = (q) => (q.k === 11 ? (() => { throw new Error('k 11 fails'); })() : engine.recall(q));
+    const settled = await Promise.allSettled(queries.slice(0, 3).map((q) => batcher.recall(failing, q)));
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 
   it('keeps a category constraint exactly, and serves unknown users the popular lots', async () => {
@@ -214,5 +250,28 @@ describe('the recall API', () => {
     } finally {
       await withLots.close();
     }
+  });
+});
+
+describe('live lots', () => {
+  it('are the same array until the next listing or end, and change exactly at those moments', () => {
+    const catalogue: Catalogue = {
+      itemIds: ['a', 'b', 'c'],
+      categories: ['x', 'x', 'x'],
+      listedAt: Float64Array.from([0, 100, 50]),
+      endsAt: Float64Array.from([200, 300, 80]),
+    };
+    const live = new LiveItems(catalogue);
+    const at10 = live.at(10);
+    expect(Array.from(at10)).toEqual([0]);
+    expect(live.at(49)).toBe(at10);
+    expect(Array.from(live.at(50))).toEqual([0, 2]);
+    expect(live.at(79)).toBe(live.at(50));
+    expect(Array.from(live.at(80))).toEqual([0]);
+    expect(Array.from(live.at(100))).toEqual([0, 1]);
+    expect(Array.from(live.at(200))).toEqual([1]);
+    expect(Array.from(live.at(300))).toEqual([]);
+    // Asking for an earlier moment again is answered afresh.
+    expect(Array.from(live.at(60))).toEqual([0, 2]);
   });
 });
