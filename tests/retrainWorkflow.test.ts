@@ -188,7 +188,10 @@ describe('retrainRecall on the real dev server', () => {
     // An alias of its own: the first version may be challenger (blocked by its A/B gate), and serving does not care.
     await client.setAlias(model, 'serving-test', '1');
     const cacheDir = join(root, 'serving');
-    const service = new RecallService({ client, ref: { model, alias: 'serving-test' }, cacheDir, pollSeconds: 0, graceMs: 2000, log: () => {} });
+    const watchDir = join(root, 'watched-lots');
+    mkdirSync(watchDir, { recursive: true });
+    const logged: string[] = [];
+    const service = new RecallService({ client, ref: { model, alias: 'serving-test' }, cacheDir, pollSeconds: 0, graceMs: 2000, watchDir, watchSeconds: 0.2, log: (l) => logged.push(l) });
     await service.start();
     expect(service.version).toBe(`${model}/1`);
     const now = service.dataEnd() as number;
@@ -264,6 +267,18 @@ describe('retrainRecall on the real dev server', () => {
       const unknownCategory = await call('/v1/items', { items: [{ ...lot, item_id: 'fresh-lot-2', category: 'no-such-category-anywhere' }] });
       expect(unknownCategory).toMatchObject({ status: 400, body: { field: 'items.0.category' } });
       expect(await (await fetch(`${address}/metrics`)).text()).toMatch(/curio_freshness_lag_seconds_count 2/);
+
+      // The watched folder: whole lines only, bad lines logged with file, line and reason, good ones searchable.
+      const file = join(watchDir, 'lots.jsonl');
+      const line = (id: string) => JSON.stringify({ ...lot, item_id: id });
+      writeFileSync(file, `${line('watched-1')}\n{"item_id": \n${JSON.stringify({ ...lot, item_id: 'watched-bad', seller_id: undefined })}\n${line('watched-2').slice(0, 20)}`);
+      await until('a watched lot to be searchable', async () => ((await call('/v1/items/watched-1/similar?k=3')).status === 200 ? true : undefined), 30_000);
+      expect(logged.filter((l) => l.startsWith(`${file}:`))).toEqual([expect.stringMatching(new RegExp(`^${file}:2: not JSON`)), expect.stringMatching(new RegExp(`^${file}:3: seller_id: `))]);
+      expect((await call('/v1/items/watched-2/similar?k=3')).status).toBe(404);
+      // The half-written last line, completed, is read; a bad line after it is numbered in the whole file.
+      writeFileSync(file, `${line('watched-2').slice(20)}\nnot json\n`, { flag: 'a' });
+      await until('the completed line to be searchable', async () => ((await call('/v1/items/watched-2/similar?k=3')).status === 200 ? true : undefined), 30_000);
+      await until('the next bad line to be logged', async () => (logged.some((l) => l.startsWith(`${file}:5: not JSON`)) ? true : undefined), 30_000);
 
       // A new version behind the alias: loaded beside the old and swapped in while 8 clients keep asking; none fails.
       const v1 = await client.getModelVersion(model, '1');
