@@ -391,7 +391,11 @@ export class ConstrainedIndex {
         rowsOf.forEach((q, j) => rows.set(extended.subarray(q * width, (q + 1) * width), j * width));
         const res = sub.index.search(rows, kk);
         // Sub-index labels are positions in the subset.
-        const labels = Float64Array.from(res.labels, (l) => (l < 0 ? -1 : (sub.ids[l] as number)));
+        const labels = new Float64Array(res.labels.length);
+        for (let i = 0; i < labels.length; i++) {
+          const l = res.labels[i] as number;
+          labels[i] = l < 0 ? -1 : (sub.ids[l] as number);
+        }
         rowsOf.forEach((q, j) => {
           out[q] = this.hitsOf({ labels, distances: res.distances }, j * kk, kk, specs[q]!.k, wanted[q] as number, undefined);
         });
@@ -466,23 +470,31 @@ export class ConstrainedIndex {
    * categories next, and those must not leak into a constrained answer); the offset taken off.
    */
   private hitsOf(res: SearchResult, from: number, width: number, k: number, c: number, bits: Uint8Array | undefined): ConstrainedHits {
-    const kept: { label: number; distance: number }[] = [];
-    for (let r = 0; r < width && kept.length < k; r++) {
+    const labels = new Int32Array(Math.min(k, width));
+    const raw = new Float32Array(labels.length);
+    let n = 0;
+    for (let r = 0; r < width && n < k; r++) {
       const label = res.labels[from + r] as number;
       if (label < 0 || (bits !== undefined && !bits[label])) continue;
       if (c >= 0 && this.itemCategory[label] !== c) continue;
-      kept.push({ label, distance: res.distances[from + r] as number });
+      const distance = res.distances[from + r] as number;
+      // Faiss's heap leaves equal scores in no fixed order; item_idx orders them, whatever the batch.
+      let at = n++;
+      while (at > 0 && raw[at - 1] === distance && (labels[at - 1] as number) > label) {
+        labels[at] = labels[at - 1] as number;
+        raw[at] = distance;
+        at--;
+      }
+      labels[at] = label;
+      raw[at] = distance;
     }
-    // Faiss's heap leaves equal scores in no fixed order; item_idx orders them, whatever the batch.
-    kept.sort((a, b) => b.distance - a.distance || a.label - b.label);
     const bonus = c >= 0 ? this.offset : 0;
-    return {
-      itemIdx: Int32Array.from(kept, (h) => h.label),
-      scores: Float32Array.from(kept, (h) => h.distance - bonus),
-      requested: k,
-      shortfall: k - kept.length,
-    };
+    const scores = new Float32Array(n);
+    for (let r = 0; r < n; r++) scores[r] = (raw[r] as number) - bonus;
+    return { itemIdx: labels.slice(0, n), scores, requested: k, shortfall: k - n };
   }
+
+
 
   /** A small exact index over a subset's rows, kept for the subset array (the live lots at a moment). */
   private subIndexOf(among: Ids): { index: VectorIndex; ids: Int32Array } {

@@ -145,6 +145,23 @@ describe('constrained index: the offset trick', () => {
     });
   });
 
+  it('orders lots of equal score by item_idx, alone and in a batch', () => {
+    // Twins (the same attributes, the same vector): six copies of item 40's vector in its category.
+    const twins = [2990, 40, 1500, 7, 2222, 903];
+    const vectors = Float32Array.from(items.vectors);
+    const itemCategories = [...items.itemCategories];
+    for (const t of twins) {
+      vectors.set(items.vectors.subarray(40 * items.dim, 41 * items.dim), t * items.dim);
+      itemCategories[t] = items.itemCategories[40] as string;
+    }
+    const twinIndex = ConstrainedIndex.build({ ...items, vectors, itemCategories, categories });
+    const q = vectors.slice(40 * items.dim, 41 * items.dim);
+    const sorted = [...twins].sort((a, b) => a - b);
+    expect(Array.from(twinIndex.search(q, 6, null).itemIdx)).toEqual(sorted);
+    const batch = twinIndex.searchMany(Array.from({ length: 30 }, () => ({ query: q, k: 6, category: itemCategories[40] as string })));
+    for (const h of batch) expect(Array.from(h.itemIdx)).toEqual(sorted);
+  });
+
   it('IVF and HNSW answer the same queries approximately; recall against exact is reported', () => {
     const k = 20;
     const recallOf = (index: ConstrainedIndex) => {
