@@ -395,14 +395,16 @@ export function computeInterests(
   for (let from = 0; from < seqs.count; from += batch) {
     const rows = Array.from({ length: Math.min(batch, seqs.count - from) }, (_, i) => from + i);
     const inputs = sequenceInputs(table, seqs, rows);
+    // apply, not predict: predict re-checks its inputs and cuts the batch into 32s, which cost as much
+    // as the forward pass itself for a serving batch (4-5 ms against 2.7 ms on 2 cores).
     if (both) {
-      const [v, w] = both.predict(inputs) as tf.Tensor[];
+      const [v, w] = tf.tidy(() => both.apply(inputs, { training: false }) as tf.Tensor[]);
       out.set((v as tf.Tensor).dataSync() as Float32Array, from * k * dim);
       (strengths as Float32Array).set((w as tf.Tensor).dataSync() as Float32Array, from * k);
       v?.dispose();
       w?.dispose();
     } else {
-      const v = model.predict(inputs) as tf.Tensor;
+      const v = tf.tidy(() => model.apply(inputs, { training: false }) as tf.Tensor);
       out.set(v.dataSync() as Float32Array, from * k * dim);
       v.dispose();
       strengths?.fill(1, from * k, (from + rows.length) * k);
