@@ -4,6 +4,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Progress } from '../models/training';
 import { contentKey, folderDigest, produceStage } from '../stages/artifacts';
+import { checkInputRefs, openArtifactStore, type StoreIdentity } from '../stages/artifactStore';
 import { CurioError } from '../platform/errors';
 import { dataDir } from '../platform/paths';
 import type { StageSpec } from '../stages/spec';
@@ -18,6 +19,18 @@ import type { StageRef } from '../workflows/types';
 
 export function artifactsRoot(): string {
   return process.env.CURIO_ARTIFACTS_DIR ?? join(dataDir, 'artifacts');
+}
+
+const stores = new Map<string, StoreIdentity>();
+
+/** This process's artifact store (opened, and checked writable, once per root). */
+export function artifactStore(root = artifactsRoot()): StoreIdentity {
+  let store = stores.get(root);
+  if (!store) {
+    store = openArtifactStore(root);
+    stores.set(root, store);
+  }
+  return store;
 }
 
 /** A Curio error becomes a Temporal failure of its type; one that a retry cannot fix is non-retryable. */
@@ -74,6 +87,7 @@ export async function runStage<R>(
     // The attempt's own scratch and output folders: a timed-out attempt still running (its worker
     // alive but late) cannot touch its retry's, and whichever finishes first publishes the stage.
     const attempt = `attempt-${ctx.info.attempt}-${randomUUID().slice(0, 8)}`;
+    const store = artifactStore();
     const { dir, manifest, reused } = await produceStage(
       artifactsRoot(),
       stage,
@@ -83,7 +97,7 @@ export async function runStage<R>(
     );
     // The activity attempt that finished the stage: above 1 means Temporal retried it (e.g. after a worker died).
     const summary = { ...summarize(manifest.report), activityAttempt: ctx.info.attempt };
-    return { ref: { stage, key, dir, digest: folderDigest(manifest), reused, summary }, report: manifest.report };
+    return { ref: { stage, key, dir, digest: folderDigest(manifest), reused, store: store.id, summary }, report: manifest.report };
   } catch (err) {
     throw toFailure(err);
   } finally {
@@ -95,6 +109,8 @@ export async function runStage<R>(
 export async function runSpec<I, R>(spec: StageSpec<I, R, Readonly<Record<string, string>>>, input: I): Promise<StageRef> {
   let keyInput: unknown;
   try {
+    // Inputs first: a host that does not share the store must not compute on what it cannot see.
+    checkInputRefs(input, artifactStore(), artifactsRoot());
     keyInput = spec.key(input);
   } catch (err) {
     throw toFailure(err);

@@ -17,7 +17,8 @@ import type { ResolvedConfig } from '../config/retrainConfig';
 import type { StageRef } from '../workflows/types';
 import { STAGE_SPECS } from '../stages/specs';
 import { trackReport } from '../stages/trackingHelpers';
-import { artifactsRoot } from './stageRunner';
+import { checkInputRefs } from '../stages/artifactStore';
+import { artifactStore, artifactsRoot, toFailure } from './stageRunner';
 
 /**
  * MLflow tracking of a retrain, as activities: the parent run per workflow execution, a child run per
@@ -123,6 +124,11 @@ export async function registerWinner(input: {
   features?: StageRef;
   tags?: StageRef;
 }): Promise<{ decision: string; reason: string; version: string; champion: string; mlflowRunId?: string; mlflowRunUrl?: string }> {
+  try {
+    checkInputRefs(input, artifactStore(), artifactsRoot());
+  } catch (err) {
+    throw toFailure(err);
+  }
   const t = tracking(input.tracking.experiment);
   await t.flush({ waitMs: 30_000 }).catch(() => undefined);
   const found = await t.lookup(input.tracking.ref);

@@ -1,6 +1,7 @@
 import { writeFileSync, rmSync } from 'node:fs';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadSettings } from '../platform/settings';
+import { artifactStore, artifactsRoot } from '../activities/stageRunner';
 import type { WorkerContext } from './createWorkers';
 
 /**
@@ -9,6 +10,9 @@ import type { WorkerContext } from './createWorkers';
  */
 export async function runWorker(name: string, create: (ctx: WorkerContext) => Promise<Worker>): Promise<void> {
   const settings = loadSettings();
+  // Before polling: a host without the shared artifact store (or with it read-only) takes no work.
+  const store = artifactStore();
+  console.log(`${name} worker: artifact store ${store.id} at ${artifactsRoot()} (created on ${store.createdOn})`);
   const connection = await NativeConnection.connect({ address: settings.temporalAddress });
   const readyFile = process.env.CURIO_WORKER_READY_FILE;
   try {

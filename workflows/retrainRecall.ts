@@ -320,7 +320,7 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     results.sort((a, b) => Number(a.summary.lambda) - Number(b.summary.lambda));
     // λ is chosen on the validation period's next-session Recall@50, never on the test period.
     const best = bestTrial(results);
-    return { stage: 'lambda_sweep', key: best.key, dir: best.dir, digest: best.digest, reused: results.every((r) => r.reused), summary: { best_lambda: Number(best.summary.lambda), trials: results.length }, trials: results, best } as StageRef & { trials: StageRef[]; best: StageRef };
+    return { stage: 'lambda_sweep', key: best.key, dir: best.dir, digest: best.digest, reused: results.every((r) => r.reused), ...(best.store ? { store: best.store } : {}), summary: { best_lambda: Number(best.summary.lambda), trials: results.length }, trials: results, best } as StageRef & { trials: StageRef[]; best: StageRef };
   });
   const evaluation = await stage('evaluation', async () => {
     const zero = trials.trials.find((t) => Number(t.summary.lambda) === 0);

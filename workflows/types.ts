@@ -53,6 +53,8 @@ export interface StageRef {
   /** Content hash of the folder's files. */
   digest: string;
   reused: boolean;
+  /** The artifact store the folder is in (stages/artifactStore.ts); absent in references from before store ids. */
+  store?: string;
   /** A few headline numbers for the progress table and the UI. */
   summary: Record<string, number | string>;
   mlflowRunId?: string;
