@@ -215,7 +215,7 @@ function report(spec: PeerSpec, tfjs: TfjsResult, torch: TorchResult | undefined
       .join('; ');
     console.log(`  ${name.padEnd(12)} ${p.stepMs.toFixed(1)} ms a step, ${p.kernels.toFixed(0)} kernels (≥ ${fixed.toFixed(1)} ms of fixed per-op cost); kernel time by kernel: ${top}`);
     console.log(`  ${''.padEnd(12)} heaviest calls: ${calls}`);
-    console.log(`  ${''.padEnd(12)} main thread (${p.mainThreadMs.toFixed(1)} ms busy a step): ${shares}`);
+    console.log(`  ${''.padEnd(12)} main thread, profiled run (${p.mainThreadMs.toFixed(1)} ms busy a step): ${shares}`);
   }
   const torchProfiles = Object.entries(ts).filter(([, s]) => s.profile);
   if (torchProfiles.length) console.log('the same step in torch (torch.profiler, self times):');

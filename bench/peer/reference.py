@@ -55,9 +55,6 @@ class Data:
         x = torch.from_numpy(self.np(name).copy())
         return x.long() if x.dtype == torch.int32 else x
 
-    def has(self, name: str) -> bool:
-        return name in self.manifest["arrays"]
-
 
 # ---- item tower (models/itemUnit.ts, models/layers.ts) ----------------------------------------------
 
@@ -416,6 +413,7 @@ def micro_ops() -> dict:
     a, b = torch.randn(256, 50, 64, generator=g), torch.randn(256, 50, 64, generator=g)
     e, w = torch.randn(4700, 16, 32, generator=g), torch.randn(4700, 16, 1, generator=g)
     x, k = torch.randn(12800, 64, generator=g), torch.randn(64, 64, generator=g)
+    h, dy = torch.randn(4700, 128, generator=g), torch.randn(4700, 128, generator=g)
     v = nn.Parameter(torch.randn(3123, 32, generator=g))
     opt = adam([v], 0.003)
     v.grad = torch.randn(3123, 32, generator=g)
@@ -425,6 +423,7 @@ def micro_ops() -> dict:
         "add [256,50,64]": us_per_call(lambda: a + b, 500),
         "mul [4700,16,32] x [4700,16,1]": us_per_call(lambda: e * w, 200),
         "matMul [12800,64] x [64,64]": us_per_call(lambda: x @ k, 200),
+        "relu backward [4700,128] (tfjs: dy * step(x))": us_per_call(lambda: torch.ops.aten.threshold_backward(dy, h, 0.0), 200),
         "Adam update of a [3123,32] table": us_per_call(opt.step, 200),
     }
 

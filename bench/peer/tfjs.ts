@@ -106,12 +106,13 @@ export const MICRO_OPS = [
   'add [256,50,64]',
   'mul [4700,16,32] x [4700,16,1]',
   'matMul [12800,64] x [64,64]',
+  'relu backward [4700,128] (tfjs: dy * step(x))',
   'Adam update of a [3123,32] table',
 ] as const;
 
 function microOps(): Record<string, number> {
   const out: Record<string, number> = {};
-  const [fixed, lookup, kernelOnly, add3, mulB, mm, adamStep] = MICRO_OPS;
+  const [fixed, lookup, kernelOnly, add3, mulB, mm, reluGrad, adamStep] = MICRO_OPS;
   const rng = new Rng(3, 3);
   const one = tf.tensor1d([1]);
   out[fixed] = usPerCall(() => tf.add(one, one).dispose(), 20_000);
@@ -136,12 +137,15 @@ function microOps(): Record<string, number> {
   const x = tf.randomNormal([12800, 64]);
   const k = tf.randomNormal([64, 64]);
   out[mm] = usPerCall(() => tf.matMul(x, k).dispose(), 200);
+  const h = tf.randomNormal([4700, 128]);
+  const dy = tf.randomNormal([4700, 128]);
+  out[reluGrad] = usPerCall(() => tf.tidy(() => tf.mul(dy, tf.step(h))).dispose(), 200);
   const v = tf.variable(tf.randomNormal([3123, 32]));
   const g = tf.randomNormal([3123, 32]);
   const opt = tf.train.adam(0.003);
   out[adamStep] = usPerCall(() => opt.applyGradients([{ name: v.name, tensor: g }]), 200);
   opt.dispose();
-  tf.dispose([one, table, ids, axis, a, b, e, w, x, k, v, g]);
+  tf.dispose([one, table, ids, axis, a, b, e, w, x, k, h, dy, v, g]);
   return out;
 }
 
@@ -347,6 +351,21 @@ async function stepProfile(run: (steps: number) => Promise<unknown>, stepMs: num
   };
 }
 
+/** Where a V8 profile node runs: native code, GC, or JS by package. */
+function category(fn: string, url: string): string {
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(idle)') return 'idle';
+  if (fn === '(program)') return 'V8/native other';
+  // The inspector's own message dispatch (this profiler).
+  if (url === '' && fn === 'dispatch') return 'idle';
+  if (url === '') return 'native calls (the TensorFlow binding)';
+  if (url.includes('@tensorflow/tfjs-core/')) return 'JS tfjs-core (engine, tape, gradients, ops)';
+  if (url.includes('@tensorflow/tfjs-node/')) return 'JS tfjs-node kernels';
+  if (url.includes('@tensorflow/')) return 'JS tfjs (layers, bundled helpers)';
+  if (url.includes('/dist/') && !url.includes('node_modules')) return 'JS Curio (batches, sampling, loop)';
+  return 'JS other';
+}
+
 /** The main thread's self time (ms) by where it runs, from V8's sampling profiler over a run. */
 async function mainThreadTimes(run: () => Promise<unknown>): Promise<Tally> {
   const session = new Session();
@@ -362,26 +381,7 @@ async function mainThreadTimes(run: () => Promise<unknown>): Promise<Tally> {
   const where = new Map<number, string>();
   for (const n of profile.nodes) {
     const { functionName: fn, url } = n.callFrame;
-    where.set(
-      n.id,
-      fn === '(garbage collector)'
-        ? 'GC'
-        : fn === '(idle)'
-          ? 'idle'
-          : fn === '(program)'
-            ? 'V8/native other'
-            : url === ''
-              ? 'native TensorFlow calls (binding)'
-              : url.includes('tfjs-core')
-                ? 'JS tfjs-core (engine, tape, gradients)'
-                : url.includes('tfjs-layers')
-                  ? 'JS tfjs-layers'
-                  : url.includes('tfjs-node')
-                    ? 'JS tfjs-node backend'
-                    : url.includes('/dist/')
-                      ? 'JS Curio (batches, sampling, loop)'
-                      : 'JS other',
-    );
+    where.set(n.id, category(fn, url));
   }
   const t: Tally = new Map();
   profile.samples.forEach((id, i) => add(t, where.get(id) ?? 'JS other', 1, (profile.timeDeltas[i] ?? 0) / 1000));
