@@ -50,6 +50,7 @@ import { parseArgs } from 'node:util';
 import { Rng, WeightedSampler } from '../data/generator/rng';
 import { VectorIndex } from '../platform/faiss';
 import { ConstrainedIndex, normaliseRows } from '../retrieval/constrainedIndex';
+import { nlistFor } from '../retrieval/indexFactory';
 import { CATEGORY_SHARES, categorisedItems } from './categorisedVectors';
 
 const DIM = 64;
@@ -131,10 +132,6 @@ function seconds<T>(fn: () => T): [T, number] {
   return [out, Number(process.hrtime.bigint() - t0) / 1e9];
 }
 
-/** ≈ 4·√n lists, at most n/39 (Faiss wants 39 training points per centroid), at least 1. */
-function nlistFor(n: number): number {
-  return Math.max(1, Math.min(Math.round(4 * Math.sqrt(n)), Math.floor(n / 39)));
-}
 
 function rowsOf(unit: Float32Array, ids: ArrayLike<number>): Float32Array {
   const out = new Float32Array(ids.length * DIM);

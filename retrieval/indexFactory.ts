@@ -66,7 +66,7 @@ export function defaultIndexFactory(items: number): IndexFactoryChoice {
 }
 
 /** ≈ 4·√n lists (bench/ann.ts's rule), at most n/39 so that k-means has Faiss's 39 points per centroid. */
-function nlistFor(items: number): number {
+export function nlistFor(items: number): number {
   return Math.max(1, Math.min(Math.round(4 * Math.sqrt(items)), Math.floor(items / 39)));
 }
 
