@@ -379,7 +379,7 @@ export class ConstrainedIndex {
     specs.forEach((s, q) => {
       const isDense = this.factory === 'Flat' && (s.among === undefined || s.among.length >= DENSE_SUBSET_SHARE * this.size);
       if (isDense) dense.push(q);
-      else if (this.rows && s.among !== undefined && s.among.length > 0) sparse.set(s.among, [...(sparse.get(s.among) ?? []), q]);
+      else if (this.rows && s.among !== undefined && s.among.length > 0) pushTo(sparse, s.among, q);
       else rest.push(q);
     });
     for (const [among, qs] of sparse) {
@@ -441,7 +441,7 @@ export class ConstrainedIndex {
       const s = specs[q] as ConstrainedQuery;
       const byK = groups.get(s.among) ?? new Map<number, number[]>();
       groups.set(s.among, byK);
-      byK.set(s.k, [...(byK.get(s.k) ?? []), q]);
+      pushTo(byK, s.k, q);
     }
     for (const [among, byK] of groups) {
       for (const [k, qs] of byK) {
@@ -591,6 +591,13 @@ export class ConstrainedIndex {
     renameSync(`${mapFile}.tmp`, mapFile);
     return { indexFile, mapFile };
   }
+}
+
+/** Appends to the list under a key (grouping a batch's queries without copying the list each time). */
+function pushTo<K, V>(groups: Map<K, V[]>, key: K, value: V): void {
+  const list = groups.get(key);
+  if (list) list.push(value);
+  else groups.set(key, [value]);
 }
 
 /**

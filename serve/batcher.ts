@@ -52,7 +52,11 @@ export class RecallBatcher {
     this.pending = [];
     const now = this.now();
     const byEngine = new Map<RecallEngine, Pending[]>();
-    for (const p of queue) byEngine.set(p.engine, [...(byEngine.get(p.engine) ?? []), p]);
+    for (const p of queue) {
+      const list = byEngine.get(p.engine);
+      if (list) list.push(p);
+      else byEngine.set(p.engine, [p]);
+    }
     for (const [engine, all] of byEngine) {
       for (let from = 0; from < all.length; from += this.maxBatch) {
         const batch = all.slice(from, from + this.maxBatch);
