@@ -2,8 +2,9 @@
  * npm run bench:serve [-- --seconds 10] [--model curio-recall] [--alias champion] [--scales small,medium] [--max-batch 1,64]
  *
  * The recall API (curio serve's server) under autocannon: p50/p99 latency and requests/s of
- * POST /v1/recall (k = 50, a 5-click history) at 1, 16 and 64 connections, with the service in its
- * own process (forked from this one) so the load generator does not share its event loop. Each
+ * POST /v1/recall (k = 50, a 5-click history) at 1, 16 and 64 connections, each point after 2 s of
+ * unmeasured load at its connection count, with the service in its own process (forked from this
+ * one, with curio serve's thread counts) so the load generator does not share its event loop. Each
  * catalogue is measured with every --max-batch: 1 answers each request alone, 64 answers up to 64
  * concurrent requests in one engine call (serve/batcher.ts, curio serve's default).
  *   trained    the bundle behind MODEL@ALIAS in the local MLflow (after `make demo`: the small
@@ -11,7 +12,7 @@
  *              plus the freshness lag (POST /v1/items of 1 and of 100 lots until searchable) and memory.
  *   synthetic  catalogues of the small (20k) and medium (100k) scales' size: seeded categorised item
  *              vectors (bench/categorisedVectors.ts) and the history-clustering user model, all lots
- *              live; what latency does with catalogue size, no training needed.
+ *              live; what latency does with catalogue size, no training needed. --scales '' skips them.
  * Target (issue 14): p99 <= 20 ms at 16 connections on small.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -20,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { withServeThreads } from '../cli/nativeThreads';
 import { Rng } from '../data/generator/rng';
 import { MlflowClient } from '../experiments/mlflowClient';
 import { DEFAULT_MODEL_NAME } from '../experiments/registry';
@@ -42,6 +44,7 @@ interface Ready {
 }
 
 const SYNTHETIC = { small: 20_000, medium: 100_000 } as const;
+const WARM_UP_SECONDS = 2;
 
 /** The service side: build, listen, tell the parent. */
 async function target(spec: string, maxBatch: number): Promise<void> {
@@ -127,12 +130,15 @@ async function main(): Promise<void> {
   const batches = values['max-batch'].split(',').map(Number);
   if (batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--max-batch takes positive integers, got ${values['max-batch']}`);
   const seconds = Number(values.seconds);
-  const targets = [`trained:${values.model}@${values.alias}`, ...values.scales.split(',').map((s) => `synthetic:${s}`)];
+  const scales = values.scales.split(',').filter((s) => s !== '');
+  const unknown = scales.find((s) => !(s in SYNTHETIC));
+  if (unknown !== undefined) throw new Error(`--scales takes ${Object.keys(SYNTHETIC).join(', ')} (comma-separated, or '' for the trained bundle alone), got ${unknown}`);
+  const targets = [`trained:${values.model}@${values.alias}`, ...scales.map((s) => `synthetic:${s}`)];
   console.log(`bench:serve: POST /v1/recall k=50, 5-click histories, ${seconds} s per point, service in its own process (${process.platform}, ${(await import('node:os')).cpus().length} cores)`);
   console.log('catalogue                                  items  conns   p50 ms   p99 ms    req/s  errors');
   for (const spec of targets) for (const maxBatch of batches) {
-    // As curio serve runs (cli/nativeThreads.ts): Faiss and OpenBLAS single-threaded unless set.
-    const env = { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1', OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1' };
+    // As curio serve runs (cli/nativeThreads.ts): Faiss, OpenBLAS and TensorFlow single-threaded unless set.
+    const env = withServeThreads(process.env);
     const child = fork(__filename, ['--target', spec, '--max-batch', String(maxBatch)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -145,6 +151,8 @@ async function main(): Promise<void> {
     }
     try {
       for (const c of [1, 16, 64]) {
+        // Unmeasured first: V8 optimises the batched paths and the caches fill, as in a service that has run a while.
+        await load(ready.port, ready.histories, c, WARM_UP_SECONDS);
         const r = await load(ready.port, ready.histories, c, seconds);
         console.log(`${`${ready.label}, batch<=${maxBatch}`.padEnd(40)} ${String(ready.items).padStart(7)}  ${String(c).padStart(5)}  ${r.p50.toFixed(1).padStart(7)}  ${r.p99.toFixed(1).padStart(7)}  ${r.rps.toFixed(0).padStart(7)}  ${String(r.errors).padStart(6)}`);
       }

@@ -1,5 +1,8 @@
 import './tfEnv';
 import * as tf from '@tensorflow/tfjs-node';
+import { installNativeKernels } from './tfKernels';
+
+installNativeKernels();
 
 /**
  * The pipeline must train on TensorFlow's native C library. The pure-JS CPU backend would still
