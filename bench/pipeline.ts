@@ -1,14 +1,18 @@
 /**
  * End-to-end benchmark of the orchestrated retrain: `retrainRecall` with its default configs on a
  * freshly generated marketplace (tiny, then small), through a real Temporal dev server, a real MLflow
- * server, the pipeline worker and a separate training-worker process — the production layout.
+ * server, the pipeline worker and separate training-worker processes — the production layout.
  *
  * Prints, per scale: the workflow's wall time, each stage's time, and the orchestration overhead —
  * the share of the wall time during which no activity of the workflow or its λ-trial children was
  * running: (wall − |union of activity intervals|) / wall. The union, not the plain sum, because λ
- * trials may overlap; the plain sum is printed too.
+ * trials may overlap; the plain sum is printed too. And each stage's peak resident memory, of the
+ * worker process that ran it (training stages: the training worker; the others: this process, which
+ * hosts the pipeline worker), from a separate sampler process reading /proc every 200 ms, so a busy
+ * event loop cannot delay a sample. Stages that overlap share their process's figure. The last lines
+ * are a markdown table of every scale run: seconds and peak MB per stage.
  *
- *   npm run bench:pipeline [-- tiny small]
+ *   npm run bench:pipeline [-- tiny small medium]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { isScaleName } from '../data/generator/scales';
+import { trainingWorkerCount } from '../workers/trainingLayout';
 import { freePort } from '../platform/freePort';
 import { projectRoot, temporalBinary } from '../platform/paths';
 import { mlflowSpec, TEMPORAL_SEARCH_ATTRIBUTES } from '../services/localServices';
@@ -31,7 +36,39 @@ import type { Scale } from '../workflows/types';
 
 type Interval = [number, number];
 
-/** Activity run intervals (last attempt's start → close) of one workflow run, and its children. */
+/** Stages whose activities run on the training queue (workflows/retrainRecall.ts: `training.*` and `evaluator.*`). */
+const TRAINING_STAGES = new Set(['item_embedding', 'keyword', 'multi_interest', 'lambda_sweep', 'evaluation', 'ab_test']);
+
+/** Resident-memory samples (MB) of the worker processes, taken by a child process so this one's busy event loop cannot skip them. */
+function rssSampler(pids: { pipeline: number; training: number[] }) {
+  const all = [pids.pipeline, ...pids.training];
+  const script = `
+    const fs = require('node:fs');
+    const rss = (pid) => { try { return Number(/VmRSS:\\s+(\\d+)/.exec(fs.readFileSync('/proc/' + pid + '/status', 'utf8'))[1]) / 1024; } catch { return -1; } };
+    setInterval(() => process.stdout.write(Date.now() + ' ' + ${JSON.stringify(all)}.map(rss).join(' ') + '\\n'), 200);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const samples: { t: number; pipeline: number; training: number }[] = [];
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const [t, pipeline, ...training] = line.split(' ').map(Number) as [number, number, ...number[]];
+      // Training stages may run on any training worker: the largest one stands for them.
+      samples.push({ t, pipeline, training: Math.max(...training) });
+    }
+  });
+  return {
+    /** Highest sample of the pipeline or the largest training worker within [from, to] (ms); NaN when none fell inside. */
+    peak(which: 'pipeline' | 'training', from: number, to: number): number {
+      let best = Number.NaN;
+      for (const x of samples) if (x.t >= from && x.t <= to && x[which] >= 0 && !(x[which] <= best)) best = x[which];
+      return best;
+    },
+    stop: () => child.kill('SIGTERM'),
+  };
+}
+
 async function activityIntervals(client: Client, workflowId: string, runId?: string): Promise<{ intervals: Interval[]; wall: Interval }> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const events = history.events ?? [];
@@ -103,9 +140,12 @@ async function main(): Promise<void> {
   });
   const pipeline = await createPipelineWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default' });
   const pipelineRun = pipeline.run();
-  const trainerLog = join(root, 'training-worker.log');
-  const trainer = startTrainingWorker(env.address, process.env, trainerLog);
-  console.log(`pipeline benchmark on ${availableParallelism()} cores: retrainRecall with default configs, fresh artifacts (nothing reused)\n`);
+  // As `curio workers up` lays them out (workers/trainingLayout.ts): several training workers, a share of the cores each.
+  const trainerLogs = Array.from({ length: trainingWorkerCount() }, (_, i) => join(root, `training-worker-${i + 1}.log`));
+  const trainers = trainerLogs.map((log) => startTrainingWorker(env.address, process.env, log));
+  console.log(`pipeline benchmark on ${availableParallelism()} cores: retrainRecall with default configs, fresh artifacts (nothing reused), ${trainers.length} training worker(s)\n`);
+  const sampler = rssSampler({ pipeline: process.pid, training: trainers.map((t) => t.pid ?? -1) });
+  const table: { scale: string; wall: number; stages: Map<string, { seconds: number; peakMb: number }> }[] = [];
   try {
     for (const scale of scales as Scale[]) {
       const workflowId = `bench-${scale}-${Date.now()}`;
@@ -123,7 +163,16 @@ async function main(): Promise<void> {
       const busy = unionLength(intervals);
       const sum = intervals.reduce((a, [s, e]) => a + e - s, 0);
       console.log(`scale ${scale}: end to end ${clientWall.toFixed(1)} s (workflow history ${(wallMs / 1000).toFixed(1)} s)`);
-      for (const r of rows) console.log(`  ${r.stage.padEnd(15)} ${r.status.padEnd(8)} ${((r.durationMs ?? 0) / 1000).toFixed(1).padStart(7)} s`);
+      const stages = new Map<string, { seconds: number; peakMb: number }>();
+      for (const r of rows) {
+        const from = r.startedAt ? Date.parse(r.startedAt) : Number.NaN;
+        const seconds = (r.durationMs ?? 0) / 1000;
+        const which = TRAINING_STAGES.has(r.stage) ? 'training' : 'pipeline';
+        const peakMb = sampler.peak(which, from, from + (r.durationMs ?? 0));
+        stages.set(r.stage, { seconds, peakMb });
+        console.log(`  ${r.stage.padEnd(15)} ${r.status.padEnd(8)} ${seconds.toFixed(1).padStart(7)} s  peak RSS ${Number.isNaN(peakMb) ? '   -' : peakMb.toFixed(0).padStart(5)} MB (${which} worker)`);
+      }
+      table.push({ scale, wall: clientWall, stages });
       console.log(
         `  activities: ${intervals.length}, sum ${(sum / 1000).toFixed(1)} s, busy (union) ${(busy / 1000).toFixed(1)} s\n` +
           `  orchestration overhead (wall − busy) / wall: ${((100 * (wallMs - busy)) / wallMs).toFixed(2)}%\n` +
@@ -132,11 +181,19 @@ async function main(): Promise<void> {
           '\n',
       );
     }
+    const names = [...new Set(table.flatMap((t) => [...t.stages.keys()]))];
+    console.log(`| stage | ${table.map((t) => `${t.scale}: s / peak MB`).join(' | ')} |`);
+    console.log(`| --- | ${table.map(() => '---').join(' | ')} |`);
+    for (const name of names) {
+      console.log(`| ${name} | ${table.map((t) => { const x = t.stages.get(name); return x ? `${x.seconds.toFixed(0)} / ${Number.isNaN(x.peakMb) ? '-' : x.peakMb.toFixed(0)}` : '-'; }).join(' | ')} |`);
+    }
+    console.log(`| end to end | ${table.map((t) => `${t.wall.toFixed(0)} s`).join(' | ')} |`);
   } catch (err) {
-    console.error(`training worker log (last lines):\n${readFileSync(trainerLog, 'utf8').split('\n').slice(-20).join('\n')}`);
+    for (const log of trainerLogs) console.error(`${log} (last lines):\n${readFileSync(log, 'utf8').split('\n').slice(-20).join('\n')}`);
     throw err;
   } finally {
-    if (trainer.pid) process.kill(-trainer.pid, 'SIGTERM');
+    sampler.stop();
+    for (const t of trainers) if (t.pid) process.kill(-t.pid, 'SIGTERM');
     pipeline.shutdown();
     await pipelineRun;
     await env.teardown();

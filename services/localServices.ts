@@ -1,7 +1,9 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir, logDir, mlflowBinary, projectRoot, runDir, temporalBinary } from '../platform/paths';
 import { loadSettings, type Settings } from '../platform/settings';
 import type { ServiceSpec } from './processManager';
+import { trainingWorkerCount } from '../workers/trainingLayout';
 
 /** The services `make services-up` starts: the Temporal dev server (with its Web UI) and MLflow. */
 export function temporalSpec(settings: Settings = loadSettings(), dir = dataDir): ServiceSpec {
@@ -80,18 +82,19 @@ export function mlflowSpec(settings: Settings = loadSettings(), dir = dataDir): 
 
 export type WorkerKind = 'pipeline' | 'training';
 
-/** A Curio worker process, managed like a service so `make demo` can leave it running. */
-export function workerSpec(kind: WorkerKind): ServiceSpec {
+/** A Curio worker process, managed like a service so `make demo` can leave it running; training workers are numbered from 1. */
+export function workerSpec(kind: WorkerKind, n = 1): ServiceSpec {
+  const name = n === 1 ? `worker-${kind}` : `worker-${kind}-${n}`;
   return {
-    name: `worker-${kind}`,
+    name,
     command: process.execPath,
     args: [join(projectRoot, 'dist', 'workers', `${kind}Worker.js`)],
     cwd: projectRoot,
-    env: { CURIO_WORKER_READY_FILE: join(runDir, `worker-${kind}.ready`) },
+    env: { CURIO_WORKER_READY_FILE: join(runDir, `${name}.ready`) },
     ports: [],
-    readyFile: join(runDir, `worker-${kind}.ready`),
-    logFile: join(logDir, `worker-${kind}.log`),
-    pidFile: join(runDir, `worker-${kind}.pid`),
+    readyFile: join(runDir, `${name}.ready`),
+    logFile: join(logDir, `${name}.log`),
+    pidFile: join(runDir, `${name}.pid`),
     startTimeoutMs: 90_000,
     installHint: 'Run `make build`.',
   };
@@ -101,6 +104,19 @@ export function coreServices(settings: Settings = loadSettings()): ServiceSpec[]
   return [temporalSpec(settings), mlflowSpec(settings)];
 }
 
-export function workerServices(): ServiceSpec[] {
-  return [workerSpec('pipeline'), workerSpec('training')];
+/**
+ * The pipeline worker and the training workers (workers/trainingLayout.ts: CURIO_TRAINING_WORKERS,
+ * default min(cores, 2)); with `including: 'started'`, also training workers an earlier `up` with a
+ * larger count left running (found by their pid files), so that `down` stops every one.
+ */
+export function workerServices(options: { including?: 'started' } = {}): ServiceSpec[] {
+  const count = trainingWorkerCount();
+  let highest = count;
+  if (options.including === 'started' && existsSync(runDir)) {
+    for (const f of readdirSync(runDir)) {
+      const m = /^worker-training-(\d+)\.pid$/.exec(f);
+      if (m) highest = Math.max(highest, Number(m[1]));
+    }
+  }
+  return [workerSpec('pipeline'), ...Array.from({ length: highest }, (_, i) => workerSpec('training', i + 1))];
 }

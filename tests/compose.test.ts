@@ -20,7 +20,7 @@ interface ComposeService {
   deploy?: { replicas?: number };
 }
 
-const compose = parse(readFileSync(join(projectRoot, 'docker-compose.yml'), 'utf8')) as {
+const compose = parse(readFileSync(join(projectRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, ComposeService>;
   volumes: Record<string, unknown>;
 };

@@ -27,8 +27,8 @@ export async function createPipelineWorker(ctx: WorkerContext, overrides: Partia
 }
 
 /**
- * The training worker runs only the tfjs-node trainings, one at a time: TensorFlow's native kernels
- * already use every core, and a second concurrent training would only thrash the caches.
+ * A training worker runs only the tfjs-node trainings, one at a time: a JS thread runs one training
+ * at a time anyway. Several training-worker processes share the cores instead (workers/trainingLayout.ts).
  */
 export async function createTrainingWorker(ctx: WorkerContext, overrides: Partial<WorkerOptions> = {}): Promise<Worker> {
   const { trainingActivities } = await import('../activities/training');

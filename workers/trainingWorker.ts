@@ -1,3 +1,4 @@
+import './trainingThreads';
 import { createTrainingWorker } from './createWorkers';
 import { main } from './runWorker';
 

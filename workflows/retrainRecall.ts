@@ -107,7 +107,7 @@ function describe(rows: StageRow[]): string {
 
 /**
  * Retrains the recall models: validate and load → feature SQL → tagging → item embeddings →
- * keyword DSSM → multi-interest → metric-loss sweep (a child workflow per λ) → evaluation → index →
+ * {keyword DSSM, multi-interest, metric-loss sweep (a child workflow per λ)} at once → evaluation → index →
  * A/B test → registration. Stages pass references (paths and content hashes), never data. A stage
  * that fails for good waits for a `retryStage` signal (optionally with config overrides) or `abort`.
  */
@@ -156,10 +156,11 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
   );
   // The scope of the stage that runs now: abort cancels it, so a training stops at its next step
   // instead of finishing first (retrains that recorded an abort before this change did not).
-  let runningStage: CancellationScope | undefined;
+  // (Several at once since the trainings after item_embedding run concurrently.)
+  const runningStages = new Set<CancellationScope>();
   setHandler(abortSignal, (reason) => {
     aborted = reason ?? 'aborted by a user';
-    if (runningStage && patched('abort-cancels-running-stage')) runningStage.cancel();
+    if (runningStages.size > 0 && patched('abort-cancels-running-stage')) for (const scope of runningStages) scope.cancel();
   });
   const show = () => setCurrentDetails(describe(rows));
   let trackingHandle: TrackingHandle | undefined;
@@ -169,6 +170,7 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
    * Ends the retrain at `name`, aborted: the row failed (a stage that was running says so; one that
    * waited keeps the error it failed with), the MLflow run KILLED, an `Aborted` failure.
    */
+  let abortRecorded = false;
   async function abortAt(name: StageName, row: StageRow, wasRunning = false): Promise<never> {
     row.status = 'failed';
     if (wasRunning) {
@@ -176,8 +178,12 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
       row.errorType = 'Aborted';
     }
     show();
-    upsertSearchAttributes([{ key: OUTCOME_KEY, value: 'aborted' }]);
-    if (trackingHandle) await tracking.finishTracking({ tracking: trackingHandle, status: 'KILLED' }).catch(() => undefined);
+    // Concurrent stages all end here on one abort: the run is recorded as killed once.
+    if (!abortRecorded) {
+      abortRecorded = true;
+      upsertSearchAttributes([{ key: OUTCOME_KEY, value: 'aborted' }]);
+      if (trackingHandle) await tracking.finishTracking({ tracking: trackingHandle, status: 'KILLED' }).catch(() => undefined);
+    }
     throw ApplicationFailure.create({ message: `retrain aborted at stage ${name}: ${aborted}`, type: 'Aborted', nonRetryable: true });
   }
 
@@ -192,10 +198,10 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
       const t0 = Date.now();
       show();
       const scope = new CancellationScope();
-      runningStage = scope;
+      runningStages.add(scope);
       try {
         const result = await scope.run(run);
-        runningStage = undefined;
+        runningStages.delete(scope);
         row.status = 'done';
         row.durationMs = Date.now() - t0;
         const ref = result as unknown as Partial<StageRef>;
@@ -205,13 +211,15 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
         show();
         return result;
       } catch (err) {
-        runningStage = undefined;
+        runningStages.delete(scope);
         if (isCancellation(err) && aborted !== undefined && scope.consideredCancelled) {
           row.durationMs = Date.now() - t0;
           return await abortAt(name, row, true);
         }
         if (isCancellation(err)) throw err;
         const f = failureOf(err);
+        // A stage that waited on a concurrent stage which ended aborted (the sweep on multi_interest's point).
+        if (aborted !== undefined && f.type === 'Aborted') return await abortAt(name, row, true);
         row.status = 'waiting_for_retry';
         row.durationMs = Date.now() - t0;
         row.error = f.message;
@@ -284,44 +292,70 @@ export async function retrainRecall(input: RetrainInput): Promise<RetrainResult>
     const ref = await training.trainItemEmbeddings({ features, tags, config: c() });
     return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: { ...flat('itemUnit', c().itemUnit), ...flat('item2vec', c().item2vec) } }) };
   });
-  const keyword = await stage('keyword', async () => {
-    const ref = await training.trainKeywordModel({ features, tags, itemEmbedding, config: c() });
-    return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('keyword', c().keyword) }) };
-  });
-  const baseline = await stage('multi_interest', async () => {
-    const ref = await training.trainMultiInterest({ features, tags, itemEmbedding, config: c(), lambda: c().multiInterest.lambda, singleVectorBaseline: true });
-    return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('multiInterest', c().multiInterest) }) };
-  });
-  const trials = await stage('lambda_sweep', async () => {
-    const row = rows.find((r) => r.stage === 'lambda_sweep') as StageRow;
-    const results: StageRef[] = [];
-    const running = new Set<Promise<void>>();
-    for (const lambda of c().lambdaGrid) {
-      if (trainedByStage(lambda, c().multiInterest.lambda) && patched('sweep-reuses-stage-lambda')) {
-        // Tracked as this sweep point (the trial's metrics), from the stage's folder.
-        const { mlflowRunId: _stageRun, ...stageRef } = baseline;
-        const ref = { ...stageRef, stage: 'multi_interest_trial', reused: true };
-        const runId = await tracking.trackStage({ tracking: key(), ref, sweepLambda: lambda, params: { ...flat('multiInterest', { ...c().multiInterest, lambda }), 'sweep.reused_stage': 'multi_interest' } });
-        results.push({ ...ref, ...(runId ? { mlflowRunId: runId } : {}) });
-        continue;
+  const keywordStage = () =>
+    stage('keyword', async () => {
+      const ref = await training.trainKeywordModel({ features, tags, itemEmbedding, config: c() });
+      return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('keyword', c().keyword) }) };
+    });
+  const multiInterestStage = () =>
+    stage('multi_interest', async () => {
+      const ref = await training.trainMultiInterest({ features, tags, itemEmbedding, config: c(), lambda: c().multiInterest.lambda, singleVectorBaseline: true });
+      return { ...ref, mlflowRunId: await tracking.trackStage({ tracking: key(), ref, params: flat('multiInterest', c().multiInterest) }) };
+    });
+  const sweepStage = (baselineReady: Promise<StageRef & { mlflowRunId?: string }>) =>
+    stage('lambda_sweep', async () => {
+      const row = rows.find((r) => r.stage === 'lambda_sweep') as StageRow;
+      const results: StageRef[] = [];
+      const running = new Set<Promise<void>>();
+      // The sweep point the multi_interest stage trains is taken from its folder once it is there;
+      // the other points do not wait for it.
+      const fromStage: Promise<void>[] = [];
+      for (const lambda of c().lambdaGrid) {
+        if (trainedByStage(lambda, c().multiInterest.lambda) && patched('sweep-reuses-stage-lambda')) {
+          fromStage.push(
+            baselineReady.then(async (baseline) => {
+              // Tracked as this sweep point (the trial's metrics), from the stage's folder.
+              const { mlflowRunId: _stageRun, ...stageRef } = baseline;
+              const ref = { ...stageRef, stage: 'multi_interest_trial', reused: true };
+              const runId = await tracking.trackStage({ tracking: key(), ref, sweepLambda: lambda, params: { ...flat('multiInterest', { ...c().multiInterest, lambda }), 'sweep.reused_stage': 'multi_interest' } });
+              results.push({ ...ref, ...(runId ? { mlflowRunId: runId } : {}) });
+            }),
+          );
+          continue;
+        }
+        const p: Promise<void> = executeChild(lambdaTrial, {
+          workflowId: `${info.workflowId}-lambda-${lambda}-attempt-${row.attempt}`,
+          taskQueue: PIPELINE_TASK_QUEUE,
+          args: [{ features, tags, itemEmbedding, config: c(), lambda, tracking: key(), heartbeatSeconds: hb }],
+        }).then((r) => {
+          results.push(r);
+        });
+        running.add(p);
+        void p.finally(() => running.delete(p)).catch(() => undefined);
+        if (running.size >= c().sweepParallelism) await Promise.race(running);
       }
-      const p: Promise<void> = executeChild(lambdaTrial, {
-        workflowId: `${info.workflowId}-lambda-${lambda}-attempt-${row.attempt}`,
-        taskQueue: PIPELINE_TASK_QUEUE,
-        args: [{ features, tags, itemEmbedding, config: c(), lambda, tracking: key(), heartbeatSeconds: hb }],
-      }).then((r) => {
-        results.push(r);
-      });
-      running.add(p);
-      void p.finally(() => running.delete(p)).catch(() => undefined);
-      if (running.size >= c().sweepParallelism) await Promise.race(running);
-    }
-    await Promise.all(running);
-    results.sort((a, b) => Number(a.summary.lambda) - Number(b.summary.lambda));
-    // λ is chosen on the validation period's next-session Recall@50, never on the test period.
-    const best = bestTrial(results);
-    return { stage: 'lambda_sweep', key: best.key, dir: best.dir, digest: best.digest, reused: results.every((r) => r.reused), ...(best.store ? { store: best.store } : {}), summary: { best_lambda: Number(best.summary.lambda), trials: results.length }, trials: results, best } as StageRef & { trials: StageRef[]; best: StageRef };
-  });
+      await Promise.all([...running, ...fromStage]);
+      results.sort((a, b) => Number(a.summary.lambda) - Number(b.summary.lambda));
+      // λ is chosen on the validation period's next-session Recall@50, never on the test period.
+      const best = bestTrial(results);
+      return { stage: 'lambda_sweep', key: best.key, dir: best.dir, digest: best.digest, reused: results.every((r) => r.reused), ...(best.store ? { store: best.store } : {}), summary: { best_lambda: Number(best.summary.lambda), trials: results.length }, trials: results, best } as StageRef & { trials: StageRef[]; best: StageRef };
+    });
+  // The three stages after item_embedding need only its output: they run at once, on as many
+  // training workers as there are (one training per worker process; `curio workers` starts one per
+  // core). Retrains started before this change keep their order (their histories replay).
+  let keyword: Awaited<ReturnType<typeof keywordStage>>;
+  let baseline: Awaited<ReturnType<typeof multiInterestStage>>;
+  let trials: Awaited<ReturnType<typeof sweepStage>>;
+  if (patched('training-stages-concurrent')) {
+    const baselineReady = multiInterestStage();
+    // The sweep's reuse of the stage's point must not leave a rejection unobserved when the stage fails.
+    baselineReady.catch(() => undefined);
+    [keyword, baseline, trials] = await Promise.all([keywordStage(), baselineReady, sweepStage(baselineReady)]);
+  } else {
+    keyword = await keywordStage();
+    baseline = await multiInterestStage();
+    trials = await sweepStage(Promise.resolve(baseline));
+  }
   const evaluation = await stage('evaluation', async () => {
     const zero = trials.trials.find((t) => Number(t.summary.lambda) === 0);
     // Retrains started before the move keep scheduling it on the pipeline worker (their histories replay).

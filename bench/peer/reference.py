@@ -423,7 +423,7 @@ def micro_ops() -> dict:
         "add [256,50,64]": us_per_call(lambda: a + b, 500),
         "mul [4700,16,32] x [4700,16,1]": us_per_call(lambda: e * w, 200),
         "matMul [12800,64] x [64,64]": us_per_call(lambda: x @ k, 200),
-        "relu backward [4700,128] (tfjs: dy * step(x))": us_per_call(lambda: torch.ops.aten.threshold_backward(dy, h, 0.0), 200),
+        "relu backward [4700,128] (ReluGrad, platform/tfKernels.ts)": us_per_call(lambda: torch.ops.aten.threshold_backward(dy, h, 0.0), 200),
         "Adam update of a [3123,32] table": us_per_call(opt.step, 200),
     }
 

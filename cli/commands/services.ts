@@ -52,7 +52,7 @@ export const servicesCommand: Command = {
         return;
       case 'down':
         // Workers first: they would otherwise retry against a server that is going away.
-        if (!values.only) for (const w of workerServices()) await stopService(w, log);
+        if (!values.only) for (const w of workerServices({ including: 'started' })) await stopService(w, log);
         for (const spec of [...specs].reverse()) await stopService(spec, log);
         return;
       case 'status': {

@@ -174,6 +174,36 @@ describe('retrainRecall with stubbed activities', () => {
     expect(result.stages.every((s) => s.status === 'done' && s.attempt === 1)).toBe(true);
   });
 
+  it('trains keyword, multi_interest and every λ trial at once after item_embedding; evaluation waits for all', async () => {
+    faults.hanging.add('keyword');
+    const handle = await start({ timeouts: { trainingHeartbeatSeconds: 5 } });
+    // The keyword training never ends here: the other two stages must not wait for it.
+    const rows = await until('the sweep to finish beside the running keyword training', async () => {
+      const now = await handle.query(progressQuery);
+      const status = (stage: string) => now.find((r) => r.stage === stage)?.status;
+      return status('lambda_sweep') === 'done' && status('multi_interest') === 'done' && status('keyword') === 'running' ? now : undefined;
+    });
+    expect(rows.find((r) => r.stage === 'evaluation')?.status).toBe('pending');
+    expect(calls.filter((c) => c.name === 'trainMultiInterest')).toHaveLength(4);
+    expect(calls.some((c) => c.name === 'evaluation')).toBe(false);
+    await handle.signal(abortSignal, 'seen enough');
+    const err = await handle.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'Aborted', message: 'retrain aborted at stage keyword: seen enough' });
+    expect(calls.map((c) => c.name)).toContain('cancelled:keyword');
+    expect(calls.filter((c) => c.name === 'finishTracking').map((c) => (c.input as { status: string }).status)).toEqual(['KILLED']);
+  });
+
+  it("takes the sweep point the multi_interest stage trained from its folder, after the stage, and trains only the others", async () => {
+    const result = await (await start({ lambdaGrid: [0, 0.1, 0.3] })).result();
+    const trainings = calls.filter((c) => c.name === 'trainMultiInterest').map((c) => c.input as { lambda: number; singleVectorBaseline: boolean });
+    expect(trainings.filter((t) => !t.singleVectorBaseline).map((t) => t.lambda).sort()).toEqual([0, 0.3]);
+    expect(trainings.filter((t) => t.singleVectorBaseline).map((t) => t.lambda)).toEqual([0.1]);
+    const reusedTracking = calls.find((c) => c.name === 'trackStage' && (c.input as { sweepLambda?: number }).sweepLambda === 0.1)?.input as { ref: StageRef; params: Record<string, string> };
+    expect(reusedTracking.ref).toMatchObject({ key: 'mi-0.1', reused: true, stage: 'multi_interest_trial' });
+    expect(reusedTracking.params['sweep.reused_stage']).toBe('multi_interest');
+    expect(result.bestLambda).toBe(0.3);
+  });
+
   it('waits after a failed stage, reruns only it on retryStage, with the overrides re-resolved', async () => {
     faults.failing.add('tagging');
     const handle = await start();
