@@ -50,9 +50,9 @@ async function benchOne(dir: string, root: string, replay: boolean): Promise<voi
   console.log('\n## Next-click Recall@50 of the item vectors (held-out periods)\n');
   console.log('| vectors | warm | cold |\n| --- | --- | --- |');
   console.log(`| item-unit (attributes) | ${pct(nc.itemUnit.recallWarm)} | ${pct(nc.itemUnit.recallCold)} |`);
-  console.log(`| item2vec (ids) | ${pct(nc.item2vec.recallWarm)} | ${pct(nc.item2vec.recallCold)} |`);
+  console.log(nc.item2vec ? `| item2vec (ids) | ${pct(nc.item2vec.recallWarm)} | ${pct(nc.item2vec.recallCold)} |` : `| item2vec (ids) | not run: ${r.itemEmbedding.item2vecNotRun ?? ''} | |`);
   console.log(`| popularity (daily, best window: ${nc.popularity.windowDays ?? 'all'} days) | ${pct(nc.popularity.recallWarm)} | ${pct(nc.popularity.recallCold)} |`);
-  console.log(`pairs: ${nc.itemUnit.warmPairs} warm, ${nc.itemUnit.coldPairs} cold; item-unit / item2vec on warm: ${(nc.itemUnit.recallWarm / nc.item2vec.recallWarm).toFixed(2)}x`);
+  console.log(`pairs: ${nc.itemUnit.warmPairs} warm, ${nc.itemUnit.coldPairs} cold; item-unit / item2vec on warm: ${nc.item2vec ? `${(nc.itemUnit.recallWarm / nc.item2vec.recallWarm).toFixed(2)}x` : '(item2vec not run)'}`);
 
   console.log(`\n${readFileSync(join(r.dirs.evaluation as string, 'evaluation.md'), 'utf8')}`);
 

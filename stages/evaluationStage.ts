@@ -123,6 +123,8 @@ export interface EvaluationReport {
     saw: Record<string, string>;
   };
   comirec: { split: 'test'; users: number; methods: MethodMetrics[]; saw: Record<string, string> };
+  /** Baselines left out of both tables because the catalogue is larger than their size limit, with the reason. */
+  notRun?: { method: string; reason: string }[];
   lambda: number;
   interestCollapse: { lambda: number; value: number }[];
   /** The served user model over item-CF on the test sessions; ratioCi: paired bootstrap over users, 95%. */
@@ -153,7 +155,9 @@ async function userModelQueries(models: { method: string; file: string }[], set:
 
 export async function evaluationStage(input: EvaluationInput, io: StageIo, log: (m: string) => void = () => {}): Promise<EvaluationReport> {
   const iv = await readItemVectors(join(input.itemEmbeddingDir, 'item_vectors.parquet'));
-  const idv = await readItemVectors(join(input.itemEmbeddingDir, 'item2vec_vectors.parquet'));
+  // Absent when the catalogue was larger than item2vec.maxItems: the tables then go without it.
+  const item2vecFile = join(input.itemEmbeddingDir, 'item2vec_vectors.parquet');
+  const idv = existsSync(item2vecFile) ? await readItemVectors(item2vecFile) : undefined;
   const miReport = JSON.parse(readFileSync(join(input.multiInterestDir, 'report.json'), 'utf8')) as MultiInterestReport;
   const base = JSON.parse(readFileSync(join(input.baselineDir, 'report.json'), 'utf8')) as MultiInterestReport;
   const div: DiversityContext = { categoryOf: (i) => iv.categories[i] ?? '', vectors: iv.vectors, dim: iv.dim };
@@ -192,10 +196,10 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     // Validation, first pass: every grid point of the baselines that have settings.
     const cfName = (c: ItemCfConfig) => `item_cf[lookback=${c.lookbackDays ?? 'all'},k=${c.topK},recent=${c.recentClicks}]`;
     const knnName = (m: number) => `item_knn[last=${m}]`;
-    const item2vec = () => meanVectorRanker('item2vec', idv.vectors, idv.dim);
+    const item2vec = () => (idv ? [meanVectorRanker('item2vec', idv.vectors, idv.dim)] : []);
     const validFallback = popular(inputs.valid);
     const validRankers = [
-      item2vec(),
+      ...item2vec(),
       ...ITEM_CF_GRID.map((c) => itemCfRanker(cfName(c), daily, c)),
       ...ITEM_KNN_LAST_CLICKS.map((m) => lastClicksRanker(knnName(m), iv.vectors, iv.dim, m)),
       validFallback,
@@ -279,7 +283,7 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
         serve(m.method, testQueries.get(m.method) as (req: RankRequest) => WeightedQueries, (serving[m.method] as { chosen: ServingConfig }).chosen, recentIn(spaceOf(m.method)), testFallback, spaceOf(m.method)),
       ),
       serve('history_clusters', clusters(historyClusters.chosen.clusters), historyClusters.chosen.serving, knn(), testFallback),
-      item2vec(),
+      ...item2vec(),
       itemCfRanker('item_cf', daily, itemCf.chosen),
       knn(),
       testFallback,
@@ -306,7 +310,7 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
   const comirecMethods: MethodMetrics[] = orderMethods([
     miReport.multiInterest.test,
     ...(base.youtubeDnn ? [base.youtubeDnn.test] : []),
-    scoreRankings('item2vec', rankByMeanVector(new ItemSearch(idv.vectors, idv.dim), test.history), test.targets, div),
+    ...(idv ? [scoreRankings('item2vec', rankByMeanVector(new ItemSearch(idv.vectors, idv.dim), test.history), test.targets, div)] : []),
     scoreRankings('item_knn', rankByLastClicks(new ItemSearch(iv.vectors, iv.dim), test.history, nextSession.tuning.itemKnn.chosen.lastClicks), test.targets, div),
     scoreRankings('item_cf', rankByItemCf(cf, test.history), test.targets, div),
     scoreRankings('popularity', rankByPopularity(comirecPopularity, test.count), test.targets, div),
@@ -322,7 +326,13 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
   const cfR = recallOf('item_cf');
   const ratio = cfR > 0 ? servedR / cfR : Infinity;
   const ratioCi: [number, number] = [1 + testLift.ci[0], 1 + testLift.ci[1]];
+  const embeddingReport = JSON.parse(readFileSync(join(input.itemEmbeddingDir, 'report.json'), 'utf8')) as { item2vecNotRun?: string };
+  const notRun = [
+    ...(idv ? [] : [{ method: 'item2vec', reason: embeddingReport.item2vecNotRun ?? 'not trained' }]),
+    ...(base.youtubeDnnNotRun ? [{ method: 'youtube_dnn', reason: base.youtubeDnnNotRun }] : []),
+  ];
   const report: EvaluationReport = {
+    ...(notRun.length ? { notRun } : {}),
     nextSession,
     comirec: { split: 'test', users: test.count, methods: comirecMethods, saw: COMIREC_SAW },
     lambda: miReport.lambda,
@@ -400,6 +410,7 @@ export function evaluationMarkdown(r: EvaluationReport): string {
     '## Next-session protocol (decisions use this one)',
     '',
     ...nsTable('Test', r.nextSession.test),
+    ...(r.notRun?.length ? [`Not run on this catalogue: ${r.notRun.map((x) => `${x.method} (${x.reason})`).join('; ')}.`, ''] : []),
     ...nsTable('Validation', r.nextSession.valid),
     `Chosen on validation: item-CF ${JSON.stringify(tuning.itemCf.chosen)}, item-kNN last ${tuning.itemKnn.chosen.lastClicks} clicks, popularity window ${tuning.popularity.chosen.windowDays ?? 'all'} days.`,
     '',

@@ -31,12 +31,11 @@ export const itemEmbeddingSpec = defineStage<ItemEmbeddingInput, ItemEmbeddingRe
     epochs_run: r.itemUnit.epochsRun.join(','),
     next_click_recall_cold: r.nextClick.itemUnit.recallCold,
     next_click_recall_warm: r.nextClick.itemUnit.recallWarm,
-    item2vec_recall_cold: r.nextClick.item2vec.recallCold,
-    item2vec_recall_warm: r.nextClick.item2vec.recallWarm,
+    ...(r.nextClick.item2vec ? { item2vec_recall_cold: r.nextClick.item2vec.recallCold, item2vec_recall_warm: r.nextClick.item2vec.recallWarm } : { item2vec_not_run: r.item2vecNotRun ?? 'yes' }),
     popularity_recall_cold: r.nextClick.popularity.recallCold,
   }),
   async track({ ref, model }) {
-    const r = readReport<{ itemUnit: TrainingLog; item2vec: TrainingLog; nextClick: Record<string, Record<string, number>> }>(ref.dir);
+    const r = readReport<{ itemUnit: TrainingLog; item2vec: TrainingLog | null; item2vecNotRun?: string; nextClick: Record<string, Record<string, number> | null> }>(ref.dir);
     if (!r) return;
     const f = itemEmbeddingSpec.files;
     for (const [name, key, files] of [
@@ -44,7 +43,14 @@ export const itemEmbeddingSpec = defineStage<ItemEmbeddingInput, ItemEmbeddingRe
       ['item2vec', 'item2vec', [f.item2vecModel, f.item2vecVectors]],
     ] as const) {
       const m = await model(name);
-      await logTraining(m, r[key]);
+      const log = r[key];
+      if (!log) {
+        // A baseline above its size limit: the model run says so instead of holding no metrics.
+        await m.logParams({ not_run: r.item2vecNotRun ?? 'not run' });
+        await m.end('FINISHED');
+        continue;
+      }
+      await logTraining(m, log);
       const nc = r.nextClick[key] ?? {};
       await m.logMetrics({ next_click_recall_at_50_warm: nc.recallWarm ?? NaN, next_click_recall_at_50_cold: nc.recallCold ?? NaN, next_click_recall_at_50: nc.recallAll ?? NaN });
       await uploadIfPresent(m, ref.dir, files as readonly string[]);

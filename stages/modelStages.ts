@@ -73,8 +73,16 @@ export interface ItemEmbeddingReport {
   dim: number;
   vocab: ItemFeatures['vocab'];
   itemUnit: TrainingSummary;
-  item2vec: TrainingSummary;
-  nextClick: { itemUnit: NextClickResult; item2vec: NextClickResult; popularity: NextClickResult & { windowDays: number | null } };
+  /** null when the catalogue is larger than item2vec.maxItems (item2vecNotRun says so). */
+  item2vec: TrainingSummary | null;
+  item2vecNotRun?: string;
+  nextClick: { itemUnit: NextClickResult; item2vec: NextClickResult | null; popularity: NextClickResult & { windowDays: number | null } };
+}
+
+/** Why a size-limited baseline is not trained on this catalogue, or undefined when it is. */
+export function baselineNotRun(name: string, items: number, maxItems: number): string | undefined {
+  if (maxItems === 0) return `${name} is off (max items 0)`;
+  return items > maxItems ? `${items} items > ${name} max items ${maxItems}` : undefined;
 }
 
 export async function itemEmbeddingStage(input: ItemEmbeddingInput, io: StageIo): Promise<ItemEmbeddingReport> {
@@ -86,25 +94,26 @@ export async function itemEmbeddingStage(input: ItemEmbeddingInput, io: StageIo)
   let t0 = Date.now();
   const iu = await trainItemUnit(input.itemUnit, f, pairs, { checkpointDir: join(io.scratch, 'item_unit'), ...progress });
   const itemUnit = summary(iu.result, t0);
+  const item2vecNotRun = baselineNotRun('item2vec', f.n, input.item2vec.maxItems);
   t0 = Date.now();
-  const i2v = await trainItem2Vec(input.item2vec, f.n, pairs, { checkpointDir: join(io.scratch, 'item2vec'), ...progress });
-  const item2vec = summary(i2v.result, t0);
+  const i2v = item2vecNotRun === undefined ? await trainItem2Vec(input.item2vec, f.n, pairs, { checkpointDir: join(io.scratch, 'item2vec'), ...progress }) : undefined;
+  const item2vec = i2v ? summary(i2v.result, t0) : null;
 
   const vectors = computeItemVectors(iu.model, f, input.itemUnit.timePeriods);
-  const idVectors = item2vecVectors(i2v.model, f.n);
+  const idVectors = i2v ? item2vecVectors(i2v.model, f.n) : undefined;
   const nc = await loadNextClickPairs(input.featuresDb, 5000, input.itemUnit.seed);
   const nextClick = {
     itemUnit: evaluateNextClick(vectors, input.itemUnit.dim, nc),
-    item2vec: evaluateNextClick(idVectors, input.item2vec.dim, nc),
+    item2vec: idVectors ? evaluateNextClick(idVectors, input.item2vec.dim, nc) : null,
     popularity: nextClickPopularity(nc, await readClickTimes(input.featuresDb), f.n),
   };
   await writeItemVectors(join(io.out, 'item_vectors.parquet'), { ids: f.itemIds, categories: f.categoryCodes, vectors, dim: input.itemUnit.dim });
-  await writeItemVectors(join(io.out, 'item2vec_vectors.parquet'), { ids: f.itemIds, categories: f.categoryCodes, vectors: idVectors, dim: input.item2vec.dim });
+  if (idVectors) await writeItemVectors(join(io.out, 'item2vec_vectors.parquet'), { ids: f.itemIds, categories: f.categoryCodes, vectors: idVectors, dim: input.item2vec.dim });
   await saveModel(iu.model, join(io.out, 'item_unit'));
-  await saveModel(i2v.model, join(io.out, 'item2vec'));
+  if (i2v) await saveModel(i2v.model, join(io.out, 'item2vec'));
   iu.model.dispose();
-  i2v.model.dispose();
-  const report: ItemEmbeddingReport = { items: f.n, pairs: pairs.label.length, dim: input.itemUnit.dim, vocab: f.vocab, itemUnit, item2vec, nextClick };
+  i2v?.model.dispose();
+  const report: ItemEmbeddingReport = { items: f.n, pairs: pairs.label.length, dim: input.itemUnit.dim, vocab: f.vocab, itemUnit, item2vec, ...(item2vecNotRun ? { item2vecNotRun } : {}), nextClick };
   writeFileSync(join(io.out, 'report.json'), JSON.stringify(report, null, 2));
   return report;
 }
@@ -207,6 +216,8 @@ export interface MultiInterestReport {
   itemTower: MultiInterestConfig['itemTower'];
   multiInterest: UserModelMetrics & { training: TrainingSummary };
   youtubeDnn?: UserModelMetrics & { training: TrainingSummary };
+  /** Why the single-vector baseline was not trained (multiInterest.singleVectorBaselineMaxItems). */
+  youtubeDnnNotRun?: string;
 }
 
 /** What the next-session scoring of a user model reads: the sessions, the clicks and the chosen fallback. */
@@ -300,7 +311,9 @@ export async function multiInterestStage(input: MultiInterestInput, io: StageIo)
   mi.model.dispose();
   const report: MultiInterestReport = { lambda: cfg.lambda, examples: examples.count, itemTower: cfg.itemTower, multiInterest: { ...miMetrics, training: mi.training } };
 
-  if (input.singleVectorBaseline) {
+  const singleVectorNotRun = input.singleVectorBaseline ? baselineNotRun('single-vector baseline', iv.ids.length, cfg.singleVectorBaselineMaxItems) : undefined;
+  if (singleVectorNotRun) report.youtubeDnnNotRun = singleVectorNotRun;
+  if (input.singleVectorBaseline && singleVectorNotRun === undefined) {
     const yt = await trainOne(true, 'youtube_dnn');
     const ytMetrics = await scoreUserModel(yt.model, 'youtube_dnn', yt.vectors, iv.dim, users, sessions, cfg, div, input.featuresDb, {
       sessionQueries: join(io.out, YOUTUBE_DNN_SESSION_QUERIES),

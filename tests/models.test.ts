@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateMarketplace } from '../data/generator/generate';
@@ -142,7 +142,8 @@ describe('models on a synthetic marketplace (tiny)', () => {
     expect(sc.afterGate).toBeLessThanOrEqual(1);
     const nc = run.itemEmbedding.nextClick;
     expect(nc.itemUnit.coldPairs).toBeGreaterThan(0);
-    expect(nc.itemUnit.recallCold).toBeGreaterThan(nc.item2vec.recallCold);
+    expect(nc.item2vec).not.toBeNull();
+    expect(nc.itemUnit.recallCold).toBeGreaterThan(nc.item2vec?.recallCold ?? Infinity);
     expect(run.evaluation.interestCollapse.map((c) => c.lambda)).toEqual([0, run.bestLambda]);
     expect(run.keyword.withTransfer.searches).toBeGreaterThan(0);
   });
@@ -152,6 +153,34 @@ describe('models on a synthetic marketplace (tiny)', () => {
     expect(again.dirs).toEqual(run.dirs);
     expect(again.evaluation).toEqual(run.evaluation);
     for (const s of Object.values(again.seconds)) expect(s).toBeLessThan(5);
+  });
+
+  it('leaves item2vec and the single-vector baseline out above their size limits, and every report says so', async () => {
+    const limited = await localRetrain({
+      dataDir: join(root, 'data'),
+      artifactsRoot: join(root, 'artifacts'),
+      ...quick,
+      item2vec: { ...quick.item2vec, maxItems: 10 },
+      multiInterest: { ...quick.multiInterest, singleVectorBaselineMaxItems: 10 },
+    });
+    const items = limited.itemEmbedding.items;
+    expect(limited.itemEmbedding.item2vec).toBeNull();
+    expect(limited.itemEmbedding.nextClick.item2vec).toBeNull();
+    expect(limited.itemEmbedding.item2vecNotRun).toBe(`${items} items > item2vec max items 10`);
+    expect(existsSync(join(limited.dirs.item_embedding as string, 'item2vec_vectors.parquet'))).toBe(false);
+    expect(limited.multiInterest.youtubeDnn).toBeUndefined();
+    expect(limited.multiInterest.youtubeDnnNotRun).toBe(`${items} items > single-vector baseline max items 10`);
+    expect(limited.evaluation.notRun?.map((x) => x.method)).toEqual(['item2vec', 'youtube_dnn']);
+    for (const table of [limited.evaluation.nextSession.test, limited.evaluation.nextSession.valid, limited.evaluation.comirec]) {
+      const methods = table.methods.map((m) => m.method);
+      expect(methods).not.toContain('item2vec');
+      expect(methods).not.toContain('youtube_dnn');
+      expect(methods).toContain('item_cf');
+    }
+    // Where they ran (the default limits on this catalogue) they are in the tables.
+    expect(run.evaluation.notRun).toBeUndefined();
+    expect(run.evaluation.nextSession.test.methods.map((m) => m.method)).toEqual(expect.arrayContaining(['item2vec', 'youtube_dnn']));
+    expect(readFileSync(join(limited.dirs.evaluation as string, 'evaluation.md'), 'utf8')).toContain(`Not run on this catalogue: item2vec (${items} items > item2vec max items 10)`);
   });
 
   it('is reproducible for a seed, disposes its tensors, and resumes from the latest checkpoint as if never interrupted', async () => {

@@ -47,7 +47,7 @@ export const trainCommand: Command = {
       progress.stop();
     }
     const nc = r.itemEmbedding.nextClick;
-    console.log(`\nnext-click Recall@50  item-unit: warm ${(100 * nc.itemUnit.recallWarm).toFixed(2)}%, cold ${(100 * nc.itemUnit.recallCold).toFixed(2)}%   item2vec: warm ${(100 * nc.item2vec.recallWarm).toFixed(2)}%, cold ${(100 * nc.item2vec.recallCold).toFixed(2)}%   popularity (best window): warm ${(100 * nc.popularity.recallWarm).toFixed(2)}%, cold ${(100 * nc.popularity.recallCold).toFixed(2)}%`);
+    console.log(`\nnext-click Recall@50  item-unit: warm ${(100 * nc.itemUnit.recallWarm).toFixed(2)}%, cold ${(100 * nc.itemUnit.recallCold).toFixed(2)}%   item2vec: ${nc.item2vec ? `warm ${(100 * nc.item2vec.recallWarm).toFixed(2)}%, cold ${(100 * nc.item2vec.recallCold).toFixed(2)}%` : `not run (${r.itemEmbedding.item2vecNotRun ?? ''})`}   popularity (best window): warm ${(100 * nc.popularity.recallWarm).toFixed(2)}%, cold ${(100 * nc.popularity.recallCold).toFixed(2)}%`);
     const kw = r.keyword;
     console.log(`keyword Recall@50 on ${kw.heldOutSearches} held-out searches: with transfer ${(100 * kw.withTransfer.recall_at_50).toFixed(2)}%, without ${(100 * kw.withoutTransfer.recall_at_50).toFixed(2)}%\n`);
     console.log(readFileSync(join(r.dirs.evaluation as string, 'evaluation.md'), 'utf8'));
