@@ -96,12 +96,6 @@ export interface MultiInterestConfig {
   /** Interests per user (K). */
   interests: number;
   /**
-   * The multi_interest stage trains the single-vector baseline (YouTube DNN) beside the model only
-   * for catalogues of at most this many items (0: never), for the same reason as item2vec.maxItems;
-   * evaluation then compares without it. λ trials never train it.
-   */
-  singleVectorBaselineMaxItems: number;
-  /**
    * How the K long-term interests are extracted from the long-term sequence:
    * 'self_attentive' (ComiRec-SA: A = softmax(tanh((H + P) W1) W2), interests = Aᵀ H) or
    * 'dynamic_routing' (MIND / ComiRec-DR capsules; routing logits start from one seeded random draw).
@@ -171,6 +165,12 @@ export interface MultiInterestConfig {
   batchSize: number;
   learningRate: number;
   seed: number;
+  /**
+   * The multi_interest stage trains the single-vector baseline (YouTube DNN) beside the model only
+   * for catalogues of at most this many items (0: never), for the same reason as item2vec.maxItems;
+   * evaluation then compares without it. λ trials never train it.
+   */
+  singleVectorBaselineMaxItems: number;
 }
 
 export const DEFAULT_ITEM_UNIT: ItemUnitConfig = {
@@ -230,7 +230,6 @@ export const DEFAULT_KEYWORD: KeywordConfig = {
  */
 export const DEFAULT_MULTI_INTEREST: MultiInterestConfig = {
   interests: 4,
-  singleVectorBaselineMaxItems: 50_000,
   itemTower: 'joint',
   extraction: 'dynamic_routing',
   attentionHidden: 64,
@@ -253,6 +252,7 @@ export const DEFAULT_MULTI_INTEREST: MultiInterestConfig = {
   batchSize: 256,
   learningRate: 0.005,
   seed: 7,
+  singleVectorBaselineMaxItems: 50_000,
 };
 
 const ITEM_UNIT_SHAPE: SectionShape<ItemUnitConfig> = {
@@ -308,7 +308,6 @@ export const KeywordSchema = section<KeywordConfig>(
 export const MultiInterestSchema = section<MultiInterestConfig>(
   {
     interests: z.int({ error: '(K) must be >= 1' }).min(1, { error: '(K) must be >= 1' }),
-    singleVectorBaselineMaxItems: nonNegativeInt(),
     extraction: oneOf(['self_attentive', 'dynamic_routing']),
     itemTower: oneOf(['joint', 'frozen']),
     attentionHidden: positiveInt(),
@@ -331,6 +330,7 @@ export const MultiInterestSchema = section<MultiInterestConfig>(
     batchSize: positiveInt(),
     learningRate: positiveNumber(),
     seed: z.int({ error: 'must be an integer' }),
+    singleVectorBaselineMaxItems: nonNegativeInt(),
   },
   DEFAULT_MULTI_INTEREST,
 ).refine((c) => c.sessionFallbackClicks <= c.maxLong, { error: 'must be an integer in [1, maxLong]', path: ['sessionFallbackClicks'] });
