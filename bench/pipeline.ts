@@ -12,7 +12,11 @@
  * event loop cannot delay a sample. Stages that overlap share their process's figure. The last lines
  * are a markdown table of every scale run: seconds and peak MB per stage.
  *
- *   npm run bench:pipeline [-- tiny small medium]
+ *   npm run bench:pipeline [-- tiny small medium] [--keep]
+ *
+ * --keep leaves the bench's MLflow server running and its folder in place, and prints how to serve
+ * what it registered: `MLFLOW_TRACKING_URI=... npm run bench:serve -- --model curio-recall-bench-medium`
+ * measures the recall API on the trained medium bundle.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -117,7 +121,10 @@ function startTrainingWorker(address: string, env: NodeJS.ProcessEnv, logFile: s
 }
 
 async function main(): Promise<void> {
-  const scales = process.argv.slice(2).length ? process.argv.slice(2) : ['tiny', 'small'];
+  const args = process.argv.slice(2);
+  const keep = args.includes('--keep');
+  const positional = args.filter((a) => a !== '--keep');
+  const scales = positional.length ? positional : ['tiny', 'small'];
   for (const s of scales) if (!isScaleName(s)) throw new Error(`unknown scale ${s}; use tiny, small, medium or large`);
 
   // Worker state changes at INFO would drown the figures.
@@ -197,8 +204,14 @@ async function main(): Promise<void> {
     pipeline.shutdown();
     await pipelineRun;
     await env.teardown();
-    await stopService(mlflow, () => undefined);
-    rmSync(root, { recursive: true, force: true });
+    if (keep) {
+      console.log(`\n--keep: MLflow still runs at ${process.env.MLFLOW_TRACKING_URI} (pid file ${mlflow.pidFile}), its folder is ${root}.`);
+      console.log(`  serve a bundle:  MLFLOW_TRACKING_URI=${process.env.MLFLOW_TRACKING_URI} npm run bench:serve -- --model curio-recall-bench-${scales[scales.length - 1]} --scales ''`);
+      console.log(`  then stop it:    kill -- -$(cat ${mlflow.pidFile}); rm -rf ${root}`);
+    } else {
+      await stopService(mlflow, () => undefined);
+      rmSync(root, { recursive: true, force: true });
+    }
   }
 }
 
