@@ -152,11 +152,30 @@ export class ConstrainedIndex {
     readonly itemIds: readonly string[],
     /** item_idx → position in `categories`. */
     private itemCategory: Uint16Array,
-    readonly searchParameters: Readonly<Record<string, number>>,
+    private knobs: Record<string, number>,
   ) {
     this.categoryPos = new Map(categories.map((c, i) => [c, i]));
     this.categoryCounts = new Int32Array(categories.length);
     for (const c of itemCategory) this.categoryCounts[c]!++;
+  }
+
+  /** The search-time knobs in force (saved with the index). */
+  get searchParameters(): Readonly<Record<string, number>> {
+    return this.knobs;
+  }
+
+  /**
+   * Sets a search-time knob through Faiss's ParameterSpace ('nprobe' for IVF, 'efSearch' for HNSW):
+   * a tuned index keeps it, in this process and in the files `save` writes. A knob the index type
+   * does not have fails with the Faiss message.
+   */
+  setSearchParameter(name: string, value: number): void {
+    try {
+      this.index.setSearchParameter(name, value);
+    } catch (err) {
+      throw new ConstrainedIndexError(`cannot set ${name}=${value} on the "${this.factory}" constrained index: ${(err as Error).message}`, { cause: err });
+    }
+    this.knobs = { ...this.knobs, [name]: value };
   }
 
   static build(input: ConstrainedIndexInput, opts: ConstrainedIndexOptions = {}): ConstrainedIndex {

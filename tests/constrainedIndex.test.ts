@@ -187,6 +187,32 @@ describe('constrained index: the offset trick', () => {
   });
 });
 
+describe('constrained index: search-time knobs', () => {
+  it('sets nprobe through setSearchParameter: answers change, the index keeps it, and a saved copy reads it back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'curio-knob-'));
+    try {
+      const ivf = ConstrainedIndex.build({ ...items, categories }, { factory: 'IVF32,Flat', searchParameters: { nprobe: 1 } });
+      const q = items.vectors.subarray(0, items.dim);
+      const narrow = ivf.search(q, 50, null);
+      ivf.setSearchParameter('nprobe', 32);
+      expect(ivf.searchParameters).toEqual({ nprobe: 32 });
+      // All 32 lists probed: the IVF answer is the exact one.
+      const exact = ConstrainedIndex.build({ ...items, categories }).search(q, 50, null);
+      const all = ivf.search(q, 50, null);
+      expect(Array.from(all.itemIdx)).toEqual(Array.from(exact.itemIdx));
+      expect(Array.from(narrow.itemIdx)).not.toEqual(Array.from(all.itemIdx));
+      ivf.write(join(dir, 'ivf'));
+      const back = ConstrainedIndex.read(join(dir, 'ivf'));
+      expect(back.searchParameters).toEqual({ nprobe: 32 });
+      expect(Array.from(back.search(q, 50, null).itemIdx)).toEqual(Array.from(all.itemIdx));
+      expect(() => ivf.setSearchParameter('efSearch', 64)).toThrow(ConstrainedIndexError);
+      expect(ivf.searchParameters).toEqual({ nprobe: 32 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('constrained index: artifacts', () => {
   let dir: string;
   beforeAll(() => {
