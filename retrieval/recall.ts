@@ -123,7 +123,8 @@ export function recallMany(index: RecallIndex, jobs: readonly RecallJob[]): Cand
 
   const open = searchAll(
     index,
-    plans.flatMap((p) => (p.active ? p.interests.map((query) => ({ query, k: Math.max(p.job.config.categoryProbe, p.job.config.perRoute) + p.seenLive, category: null, among: p.among })) : [])),
+    // The probe only chooses category routes: without them the open list's own depth is enough.
+    plans.flatMap((p) => (p.active ? p.interests.map((query) => ({ query, k: Math.max(p.job.config.categoriesPerInterest > 0 ? p.job.config.categoryProbe : 0, p.job.config.perRoute) + p.seenLive, category: null, among: p.among })) : [])),
   );
   let at = 0;
   const opened = plans.map((p) => {
