@@ -17,7 +17,7 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   command?: string[];
-  deploy?: { replicas?: number };
+  deploy?: { replicas?: number; resources?: { limits?: { cpus?: string } } };
 }
 
 const compose = parse(readFileSync(join(projectRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
@@ -84,6 +84,14 @@ describe('docker-compose.yml', () => {
       expect(w.volumes).toContain('curio-data:/data');
       expect(w.healthcheck).toBeDefined();
     }
+  });
+
+  it('runs several training workers, one training process each, with TensorFlow threads matching its CPU limit', () => {
+    const t = svc('worker-training');
+    expect(t.deploy?.replicas).toBeGreaterThanOrEqual(2);
+    const cpus = t.deploy?.resources?.limits?.cpus;
+    expect(cpus).toBeDefined();
+    expect(t.environment).toMatchObject({ CURIO_TRAINING_WORKERS: '1', TF_NUM_INTRAOP_THREADS: cpus, TF_NUM_INTEROP_THREADS: cpus, OMP_NUM_THREADS: cpus });
   });
 
   it('gives every stateful service a named volume and every long-running service a health check', () => {
