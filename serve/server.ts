@@ -64,6 +64,28 @@ export function parseTime(v: number | string): number {
 
 const ID = { type: 'string', minLength: 1, maxLength: 200 } as const;
 
+/**
+ * What a recall or similar-items answer holds (RecallAnswer). Declared so the answer is serialised by
+ * fastify's compiled serializer, and so the API says its own shape; a field missing here would be
+ * dropped from the answer, which tests/unit/serve.test.ts would see.
+ */
+const RECALL_ANSWER = {
+  type: 'object',
+  required: ['version', 'items', 'unknown'],
+  properties: {
+    version: { type: 'string' },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'score', 'route', 'interest'],
+        properties: { id: { type: 'string' }, score: { type: 'number' }, route: { type: 'string' }, interest: { type: 'integer' } },
+      },
+    },
+    unknown: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
 export function buildServer(options: ServerOptions): FastifyInstance {
   const maxK = options.maxK ?? 200;
   const events = options.events ?? new RecentClicks();
@@ -152,6 +174,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
             exclude: { type: 'array', items: ID, maxItems: 1000 },
           },
         },
+        response: { 200: RECALL_ANSWER },
       },
     },
     async (req) => {
@@ -169,6 +192,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       schema: {
         params: { type: 'object', properties: { id: ID }, required: ['id'] },
         querystring: { type: 'object', additionalProperties: false, properties: { k: { type: 'integer', minimum: 1, maximum: maxK, default: 20 }, category: ID } },
+        response: { 200: RECALL_ANSWER },
       },
     },
     async (req, reply) => {
@@ -194,6 +218,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
             events: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'object', additionalProperties: false, required: ['user_id', 'item_id'], properties: { user_id: ID, item_id: ID } } },
           },
         },
+        response: { 200: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } } },
       },
     },
     async (req) => {
@@ -222,6 +247,13 @@ export function buildServer(options: ServerOptions): FastifyInstance {
                 properties: { item_id: ID, title: { type: 'string', minLength: 1, maxLength: 2000 }, seller_id: ID, start_price: { type: 'number', minimum: 0 }, category: { type: 'string', maxLength: 200 }, listed_at: TIME, ends_at: TIME },
               },
             },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['added', 'updated', 'version', 'tags'],
+            properties: { added: { type: 'integer' }, updated: { type: 'integer' }, version: { type: 'string' }, tags: { type: 'array', items: { type: 'array', items: { type: 'string' } } } },
           },
         },
       },

@@ -124,6 +124,15 @@ describe('the recall API', () => {
     expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 
+  it('sends every field of the answer as the engine gives it (the response schemas drop nothing)', async () => {
+    const query = { history: ['lot0004', 'no-such-lot', 'lot0012'], session: ['lot0016'], k: 12, exclude: ['lot0020'] };
+    const http = await (await post('/v1/recall', query)).json();
+    expect(http).toEqual(engine.recall({ ...query, now: NOW }));
+    expect((http as { unknown: string[] }).unknown).toEqual(['no-such-lot']);
+    const similar = await (await fetch(`${base}/v1/items/lot0004/similar?k=5&category=${CATEGORIES[0]}`)).json();
+    expect(similar).toEqual(engine.similar('lot0004', 5, NOW, CATEGORIES[0]));
+  });
+
   it('keeps a category constraint exactly, and serves unknown users the popular lots', async () => {
     const constrained = (await (await post('/v1/recall', { history: ['lot0004', 'lot0008'], k: 40, category: 'scrolls' })).json()) as { items: { id: string }[] };
     expect(constrained.items).toHaveLength(40);
