@@ -122,6 +122,19 @@ export class VectorIndex {
     callFaiss(`add to "${this.description}" failed`, () => this.index.add(m));
   }
 
+  /**
+   * Removes every vector (the next add is labelled from 0 again). A Flat index keeps its allocation,
+   * so an index refilled this way holds no more native memory than its largest fill; a new index per
+   * fill instead holds each old one until V8 happens to collect its wrapper (faiss-node does not
+   * report native memory to V8).
+   */
+  clear(): void {
+    const n = this.ntotal;
+    if (n === 0) return;
+    const removed = callFaiss(`clearing "${this.description}" failed`, () => this.index.removeIds(Float64Array.from({ length: n }, (_, i) => i)));
+    if (removed !== n || this.ntotal !== 0) throw new FaissError(`clearing "${this.description}" removed ${removed} of ${n} vectors`);
+  }
+
   /** The k nearest neighbours of every query row. */
   search(queries: Vectors, k: number): SearchResult {
     const q = checkedMatrix(queries, this.dimension, 'search');

@@ -234,6 +234,24 @@ describe('constrained index: artifacts', () => {
     expect(back.searchBatch(q, 10, cats)).toEqual(index.searchBatch(q, 10, cats));
   });
 
+  it('keeps at most 16 sub-indexes, refilling an evicted one for a new subset, with the same answers as the selector', () => {
+    // A read index without its item vectors searches subsets through Faiss's selector: the reference.
+    ConstrainedIndex.build({ ...items, categories }).write(join(dir, 'pool'));
+    const exact = ConstrainedIndex.read(join(dir, 'pool'));
+    const pooled = ConstrainedIndex.build({ ...items, categories });
+    // 40 live sets, as an A/B replaying 40 moments sees them; then the first again (evicted by now).
+    const subsets = Array.from({ length: 40 }, (_, s) => Float64Array.from(Array.from({ length: 3000 }, (_, i) => i).filter((i) => (i * 7 + s) % 11 === 0)));
+    for (const among of [...subsets, subsets[0] as Float64Array]) {
+      const specs = queries.slice(0, 3).flatMap((query) => [null, 'jade'].map((category) => ({ query, k: 25, category, among })));
+      const viaSelector = specs.map((x) => exact.search(x.query, x.k, x.category, { among: x.among }));
+      const viaPool = pooled.searchMany(specs);
+      specs.forEach((_, q) => expect(Array.from(viaPool[q]?.itemIdx ?? [])).toEqual(Array.from(viaSelector[q]?.itemIdx ?? [])));
+      expect(pooled.subIndexCount).toBeLessThanOrEqual(16);
+    }
+    expect(pooled.subIndexCount).toBe(16);
+    expect(exact.subIndexCount).toBe(0);
+  });
+
   it('searches a sparse subset of a read index through a sub-index of its rows once given its item vectors, with the same answers', () => {
     const index = ConstrainedIndex.build({ ...items, categories });
     index.write(join(dir, 'rows'));
