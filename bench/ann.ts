@@ -54,6 +54,7 @@ import { VectorIndex } from '../platform/faiss';
 import { ConstrainedIndex, normaliseRows } from '../retrieval/constrainedIndex';
 import { nlistFor } from '../retrieval/indexFactory';
 import { CATEGORY_SHARES, categorisedItems } from './categorisedVectors';
+import { seconds } from './timing';
 
 const DIM = 64;
 const TARGET = 0.95;
@@ -126,12 +127,6 @@ interface ScaleResult {
   hnsw: boolean;
   /** 1-minute load average when the builds started and when the timing ended. */
   load: string;
-}
-
-function seconds<T>(fn: () => T): [T, number] {
-  const t0 = process.hrtime.bigint();
-  const out = fn();
-  return [out, Number(process.hrtime.bigint() - t0) / 1e9];
 }
 
 

@@ -22,6 +22,7 @@ import { Rng } from '../data/generator/rng';
 import { VectorIndex } from '../platform/faiss';
 import { ConstrainedIndex, normaliseRows } from '../retrieval/constrainedIndex';
 import { CATEGORY_SHARES, categorisedItems } from './categorisedVectors';
+import { seconds } from './timing';
 
 const DIM = 64;
 const SCALES: Record<string, { items: number; batch: number; single: number; ann: boolean }> = {
@@ -53,12 +54,6 @@ interface Row {
   batchQps: number;
   singleQps: number;
   recall: number;
-}
-
-function seconds<T>(fn: () => T): [T, number] {
-  const t0 = process.hrtime.bigint();
-  const out = fn();
-  return [out, Number(process.hrtime.bigint() - t0) / 1e9];
 }
 
 function dirBytes(dir: string): number {

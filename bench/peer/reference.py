@@ -294,6 +294,20 @@ def step(opt: torch.optim.Optimizer, loss_fn) -> float:
 # ---- the stages -----------------------------------------------------------------------------------
 
 
+def timed_steps(run, steps: int, batch: int, out: dict) -> dict:
+    """Two warm-up steps (as the tfjs side's two check steps), then `steps` timed ones: examples/s and cores used, into `out`."""
+    for s in range(min(2, steps)):
+        run(s)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for s in range(steps):
+        run(s)
+    seconds = time.perf_counter() - t0
+    out.update(examples=steps * batch, steps=steps, seconds=seconds, examplesPerSecond=steps * batch / seconds, cores=(time.process_time() - c0) / seconds)
+    if PROFILE:
+        out["profile"] = profile_step(lambda: run(0))
+    return out
+
+
 def item_stage(d: Data, feats: ItemFeatures, check: bool) -> dict:
     cfg = d.manifest["itemUnit"]
     center, context, label = d.t("pair_center"), d.t("pair_context"), d.t("pair_label").float()
@@ -313,16 +327,7 @@ def item_stage(d: Data, feats: ItemFeatures, check: bool) -> dict:
     order = d.t("pair_order")
     steps = d.manifest["itemSteps"]
     run = lambda s: step(opt, lambda r=order[s * b:(s + 1) * b]: item_loss(tower, feats, center[r], context[r], label[r], cfg["logitScale"], offset))
-    for s in range(min(2, steps)):  # warm-up, as the tfjs side's two check steps
-        run(s)
-    t0, c0 = time.perf_counter(), time.process_time()
-    for s in range(steps):
-        run(s)
-    seconds = time.perf_counter() - t0
-    out.update(examples=steps * b, steps=steps, seconds=seconds, examplesPerSecond=steps * b / seconds, cores=(time.process_time() - c0) / seconds)
-    if PROFILE:
-        out["profile"] = profile_step(lambda: run(0))
-    return out
+    return timed_steps(run, steps, b, out)
 
 
 def user_stage(d: Data, feats: ItemFeatures, joint: bool, check: bool) -> dict:
@@ -338,16 +343,7 @@ def user_stage(d: Data, feats: ItemFeatures, joint: bool, check: bool) -> dict:
     order = d.t("mi_order")
     steps = d.manifest["userSteps"]
     run = lambda s: step(tr.opt, lambda: tr.loss(order[s * b:(s + 1) * b], negs[s]))
-    for s in range(min(2, steps)):
-        run(s)
-    t0, c0 = time.perf_counter(), time.process_time()
-    for s in range(steps):
-        run(s)
-    seconds = time.perf_counter() - t0
-    out.update(examples=steps * b, steps=steps, seconds=seconds, examplesPerSecond=steps * b / seconds, cores=(time.process_time() - c0) / seconds)
-    if PROFILE:
-        out["profile"] = profile_step(lambda: run(0))
-    return out
+    return timed_steps(run, steps, b, out)
 
 
 @torch.no_grad()
