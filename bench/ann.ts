@@ -54,6 +54,7 @@ import { VectorIndex } from '../platform/faiss';
 import { ConstrainedIndex, normaliseRows } from '../retrieval/constrainedIndex';
 import { nlistFor } from '../retrieval/indexFactory';
 import { CATEGORY_SHARES, categorisedItems } from './categorisedVectors';
+import { printTable } from './textTable';
 import { seconds } from './timing';
 
 const DIM = 64;
@@ -586,19 +587,6 @@ function benchScale(scale: string, o: Options): ScaleResult {
   return { rows, queriesPerCategory: nq, perCategoryCounts: sets.map((s) => `${s.ask}: ${Math.min(...categories.map((c) => s.perCategory.filter((x) => x.category === c).length))}`), mixedQueries: nMixed, threads, hnsw: o.hnsw, load };
 }
 
-function table(head: string[], cells: string[][], leftColumns: number): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: string[]) => c.map((x, i) => (i < leftColumns ? x.padEnd(widths[i] as number) : x.padStart(widths[i] as number))).join('  ').trimEnd();
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  let prev = '';
-  for (const c of cells) {
-    if (prev && c[0] !== prev) console.log('');
-    prev = c[0] as string;
-    console.log(line(c));
-  }
-}
-
 function printResults(results: Map<string, ScaleResult>, o: Options): void {
   const { k, batch, budget } = o;
   const first = [...results.values()][0];
@@ -619,7 +607,7 @@ function printResults(results: Map<string, ScaleResult>, o: Options): void {
   // Grouped by scale, then kind of traffic, methods in the order they ran.
   const rows = [...results.values()].flatMap((r) => o.asks.flatMap((ask) => r.rows.filter((x) => x.ask === ask)));
   const group = (r: Row) => `${r.scale} ${r.ask}`;
-  table(
+  printTable(
     ['scale ask', 'method', 'factory', 'knob', 'ok', 'build s', 'worst R', 'worst cat', 'open R', 'mixed R', 'con 1 q/s', `con ${batch} q/s`, 'mix 1 q/s', `mix ${batch} q/s`],
     rows.map((r) => [
       group(r),
@@ -646,7 +634,7 @@ function printResults(results: Map<string, ScaleResult>, o: Options): void {
     return [r.qps1 / ref.qps1, r.qpsBatch / ref.qpsBatch, r.mixed1 / ref.mixed1, r.mixedBatch / ref.mixedBatch].map((x) => `${x.toFixed(2)}x`).join(' ') + mark;
   };
   const peers = (r: Row, method: string) => rows.find((x) => group(x) === group(r) && x.method === method);
-  table(
+  printTable(
     ['scale ask', 'method', 'vs per-cat IVF', 'vs per-cat Flat'],
     rows.map((r) => [group(r), r.method, fmt(r, peers(r, 'per-cat IVF')), fmt(r, peers(r, 'per-cat Flat'))]),
     2,

@@ -22,6 +22,7 @@ import { Rng } from '../data/generator/rng';
 import { VectorIndex } from '../platform/faiss';
 import { ConstrainedIndex, normaliseRows } from '../retrieval/constrainedIndex';
 import { CATEGORY_SHARES, categorisedItems } from './categorisedVectors';
+import { printTable } from './textTable';
 import { seconds } from './timing';
 
 const DIM = 64;
@@ -247,7 +248,7 @@ function benchScale(scale: string, k: number, forceAnn: boolean | undefined): Ro
   }
 }
 
-function printTable(rows: Row[], k: number): void {
+function printResults(rows: Row[], k: number): void {
   const head = ['scale', 'method', 'build s', 'index MB', 'batch q/s', 'single q/s', `recall@${k}`];
   const cells = rows.map((r) => [
     r.scale,
@@ -258,16 +259,7 @@ function printTable(rows: Row[], k: number): void {
     r.singleQps.toFixed(0),
     r.recall.toFixed(4),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
-  const line = (c: string[]) => c.map((x, i) => (i < 2 ? x.padEnd(widths[i] as number) : x.padStart(widths[i] as number))).join('  ');
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  let prev = '';
-  for (const c of cells) {
-    if (prev && c[0] !== prev) console.log('');
-    prev = c[0] as string;
-    console.log(line(c));
-  }
+  printTable(head, cells, 2);
 }
 
 function main(): void {
@@ -281,7 +273,7 @@ function main(): void {
   for (const scale of scales.length ? scales : ['small', 'medium', 'large']) rows.push(...benchScale(scale, k, ann));
   const threads = `OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS ?? 'default'}, OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? 'default'}`;
   console.log(`\n== retrieval benchmark: top-${k} within a category, d=${DIM}, 12 categories (shares 4%..14%); ${threads} ==`);
-  printTable(rows, k);
+  printResults(rows, k);
 }
 
 main();
