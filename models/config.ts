@@ -33,6 +33,11 @@ export interface ItemUnitConfig {
   /** Cosine similarities are multiplied by this before the sigmoid (item vectors are L2-normalised). */
   logitScale: number;
   epochs: number;
+  /**
+   * At most this many skip-gram pairs an epoch (0: all of them), each epoch a different shuffled
+   * share: the item tower's cost then stops growing with the event log (large has ~10x medium's pairs).
+   */
+  pairsPerEpoch: number;
   batchSize: number;
   learningRate: number;
   seed: number;
@@ -162,6 +167,11 @@ export interface MultiInterestConfig {
   logQCorrection: boolean;
   logitScale: number;
   epochs: number;
+  /**
+   * At most this many (history, target) examples an epoch (0: all), each epoch a different shuffled
+   * share. Bounds each of the four user-model trainings (stage and λ trials) as the log grows.
+   */
+  examplesPerEpoch: number;
   batchSize: number;
   learningRate: number;
   seed: number;
@@ -172,6 +182,13 @@ export interface MultiInterestConfig {
    */
   singleVectorBaselineMaxItems: number;
 }
+
+/**
+ * Training budgets per epoch, off (0) by default: a budget trades quality for time, and that trade
+ * has not been measured on validation yet (README, "Scale"). Set them to bound a large retrain.
+ */
+const PAIRS_PER_EPOCH = 0;
+const EXAMPLES_PER_EPOCH = 0;
 
 export const DEFAULT_ITEM_UNIT: ItemUnitConfig = {
   dim: 64,
@@ -186,6 +203,7 @@ export const DEFAULT_ITEM_UNIT: ItemUnitConfig = {
   loss: 'bce',
   logitScale: 5,
   epochs: 4,
+  pairsPerEpoch: PAIRS_PER_EPOCH,
   // Large batches: per-step overhead dominates on CPU, and the tower runs once per distinct item.
   batchSize: 4096,
   learningRate: 0.003,
@@ -249,6 +267,7 @@ export const DEFAULT_MULTI_INTEREST: MultiInterestConfig = {
   logQCorrection: true,
   logitScale: 10,
   epochs: 5,
+  examplesPerEpoch: EXAMPLES_PER_EPOCH,
   batchSize: 256,
   learningRate: 0.005,
   seed: 7,
@@ -268,6 +287,7 @@ const ITEM_UNIT_SHAPE: SectionShape<ItemUnitConfig> = {
   loss: z.literal('bce', { error: "must be 'bce'" }),
   logitScale: positiveNumber(),
   epochs: positiveInt(),
+  pairsPerEpoch: nonNegativeInt(),
   batchSize: positiveInt(),
   learningRate: positiveNumber(),
   seed: z.int({ error: 'must be an integer' }),
@@ -327,6 +347,7 @@ export const MultiInterestSchema = section<MultiInterestConfig>(
     logQCorrection: flag(),
     logitScale: positiveNumber(),
     epochs: positiveInt(),
+    examplesPerEpoch: nonNegativeInt(),
     batchSize: positiveInt(),
     learningRate: positiveNumber(),
     seed: z.int({ error: 'must be an integer' }),

@@ -148,7 +148,7 @@ export async function trainItemUnit(
 async function trainOnPairs(
   name: string,
   model: tf.LayersModel,
-  cfg: { epochs: number; batchSize: number; seed: number; learningRate: number; logitScale: number },
+  cfg: { epochs: number; pairsPerEpoch?: number; batchSize: number; seed: number; learningRate: number; logitScale: number },
   pairs: SkipGramPairs,
   inputsOf: (items: Int32Array) => tf.Tensor[],
   opts: TrainOptions,
@@ -162,6 +162,7 @@ async function trainOnPairs(
       name,
       examples: pairs.label.length,
       epochs: cfg.epochs,
+      ...(cfg.pairsPerEpoch ? { examplesPerEpoch: cfg.pairsPerEpoch } : {}),
       batchSize: cfg.batchSize,
       seed: cfg.seed,
       optimizer,

@@ -279,6 +279,7 @@ export async function trainUserModel(
       name,
       examples: examples.count,
       epochs: cfg.epochs,
+      examplesPerEpoch: cfg.examplesPerEpoch,
       batchSize: cfg.batchSize,
       seed: cfg.seed,
       optimizer,

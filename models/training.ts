@@ -73,6 +73,12 @@ export interface TrainSpec<B> {
   name: string;
   examples: number;
   epochs: number;
+  /**
+   * At most this many examples an epoch (0 or absent: all): each epoch trains on the head of its own
+   * shuffled order, so a training's cost stops growing with the data while successive epochs still
+   * see different examples. The budget that bounds a large retrain's time (see the README's Scale).
+   */
+  examplesPerEpoch?: number;
   batchSize: number;
   seed: number;
   optimizer: tf.Optimizer;
@@ -194,7 +200,8 @@ export async function train<B>(spec: TrainSpec<B>): Promise<TrainResult> {
       resumedFromEpoch = meta.epoch;
     }
   }
-  const stepsPerEpoch = Math.ceil(spec.examples / spec.batchSize);
+  const perEpoch = spec.examplesPerEpoch && spec.examplesPerEpoch > 0 ? Math.min(spec.examples, spec.examplesPerEpoch) : spec.examples;
+  const stepsPerEpoch = Math.ceil(perEpoch / spec.batchSize);
   const epochsRun: number[] = [];
   const every = spec.progressEveryMs ?? 2000;
   for (let epoch = startEpoch; epoch <= spec.epochs; epoch++) {
@@ -206,7 +213,7 @@ export async function train<B>(spec: TrainSpec<B>): Promise<TrainResult> {
     for (let step = 0; step < stepsPerEpoch; step++) {
       spec.signal?.throwIfAborted();
       const from = step * spec.batchSize;
-      const rows = order.subarray(from, Math.min(spec.examples, from + spec.batchSize));
+      const rows = order.subarray(from, Math.min(perEpoch, from + spec.batchSize));
       const batch = spec.batch(rows, epoch, step);
       let loss: number;
       try {
@@ -230,9 +237,9 @@ export async function train<B>(spec: TrainSpec<B>): Promise<TrainResult> {
     const seconds = (Date.now() - t0) / 1000;
     stats.push({
       epoch,
-      loss: sum / spec.examples,
+      loss: sum / perEpoch,
       seconds,
-      examplesPerSecond: spec.examples / Math.max(seconds, 1e-6),
+      examplesPerSecond: perEpoch / Math.max(seconds, 1e-6),
       numTensors: tf.memory().numTensors,
       rssMb: process.memoryUsage().rss / 1024 / 1024,
     });
