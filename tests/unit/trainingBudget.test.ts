@@ -1,41 +1,15 @@
-import { epochOrder, train, trainableVariables } from '../../models/training';
-import { tf } from '../../platform/tf';
+import { epochOrder, train } from '../../models/training';
+import { toyRegression, type ToyBatch } from '../helpers/toyRegression';
 
-/** Runs a toy regression with a per-epoch budget and records the rows each step was given. */
+/** Runs the toy regression with a per-epoch budget and records the rows each step was given. */
 async function rowsSeen(examples: number, epochs: number, batchSize: number, examplesPerEpoch?: number) {
-  const x = tf.randomNormal([examples, 4], 0, 1, 'float32', 1);
-  const y = tf.randomNormal([examples, 1], 0, 1, 'float32', 2);
-  const input = tf.input({ shape: [4] });
-  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 1 }).apply(input) as tf.SymbolicTensor });
-  const optimizer = tf.train.adam(0.01);
-  const vars = trainableVariables(model);
   const perEpoch = new Map<number, number[]>();
+  const { spec, dispose } = toyRegression(examples, 4, (rows, epoch) => perEpoch.set(epoch, [...(perEpoch.get(epoch) ?? []), ...rows]));
   try {
-    const result = await train<{ x: tf.Tensor2D; y: tf.Tensor2D }>({
-      name: 'toy',
-      examples,
-      epochs,
-      ...(examplesPerEpoch === undefined ? {} : { examplesPerEpoch }),
-      batchSize,
-      seed: 3,
-      optimizer,
-      models: [model],
-      variables: () => vars,
-      batch: (rows, epoch) => {
-        perEpoch.set(epoch, [...(perEpoch.get(epoch) ?? []), ...rows]);
-        const idx = tf.tensor1d(rows, 'int32');
-        const b = { x: tf.gather(x, idx) as tf.Tensor2D, y: tf.gather(y, idx) as tf.Tensor2D };
-        idx.dispose();
-        return b;
-      },
-      loss: (b) => tf.losses.meanSquaredError(b.y, model.apply(b.x) as tf.Tensor2D) as tf.Scalar,
-      disposeBatch: (b) => tf.dispose([b.x, b.y]),
-    });
+    const result = await train<ToyBatch>({ ...spec, epochs, ...(examplesPerEpoch === undefined ? {} : { examplesPerEpoch }), batchSize, seed: 3 });
     return { perEpoch, result };
   } finally {
-    tf.dispose([x, y]);
-    model.dispose();
-    optimizer.dispose();
+    dispose();
   }
 }
 

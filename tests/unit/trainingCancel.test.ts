@@ -1,39 +1,14 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { latestCheckpoint, train, trainableVariables, type Progress } from '../../models/training';
+import { latestCheckpoint, train, type Progress } from '../../models/training';
 import { tf } from '../../platform/tf';
+import { toyRegression, type ToyBatch } from '../helpers/toyRegression';
 
-/** A one-layer regression on random rows: enough steps to cancel in the middle of an epoch. */
+/** Enough steps to cancel in the middle of an epoch. */
 function toyTraining(signal: AbortSignal, checkpointDir: string, onProgress: (p: Progress) => void) {
-  const x = tf.randomNormal([4096, 8], 0, 1, 'float32', 1);
-  const y = tf.randomNormal([4096, 1], 0, 1, 'float32', 2);
-  const input = tf.input({ shape: [8] });
-  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 1 }).apply(input) as tf.SymbolicTensor });
-  const optimizer = tf.train.adam(0.01);
-  const vars = trainableVariables(model);
-  const run = train<{ x: tf.Tensor2D; y: tf.Tensor2D }>({
-    name: 'toy',
-    examples: 4096,
-    epochs: 3,
-    batchSize: 16,
-    seed: 1,
-    optimizer,
-    models: [model],
-    variables: () => vars,
-    batch: (rows) => {
-      const idx = tf.tensor1d(rows, 'int32');
-      const b = { x: tf.gather(x, idx) as tf.Tensor2D, y: tf.gather(y, idx) as tf.Tensor2D };
-      idx.dispose();
-      return b;
-    },
-    loss: (b) => tf.losses.meanSquaredError(b.y, model.apply(b.x) as tf.Tensor2D) as tf.Scalar,
-    disposeBatch: (b) => tf.dispose([b.x, b.y]),
-    checkpointDir,
-    onProgress,
-    progressEveryMs: 0,
-    signal,
-  });
+  const { spec } = toyRegression(4096, 8);
+  const run = train<ToyBatch>({ ...spec, epochs: 3, batchSize: 16, seed: 1, checkpointDir, onProgress, progressEveryMs: 0, signal });
   return { run };
 }
 
