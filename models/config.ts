@@ -183,13 +183,6 @@ export interface MultiInterestConfig {
   singleVectorBaselineMaxItems: number;
 }
 
-/**
- * Training budgets per epoch, off (0) by default: a budget trades quality for time, and that trade
- * has not been measured on validation yet (README, "Scale"). Set them to bound a large retrain.
- */
-const PAIRS_PER_EPOCH = 0;
-const EXAMPLES_PER_EPOCH = 0;
-
 export const DEFAULT_ITEM_UNIT: ItemUnitConfig = {
   dim: 64,
   tagEmbeddingDim: 32,
@@ -203,7 +196,8 @@ export const DEFAULT_ITEM_UNIT: ItemUnitConfig = {
   loss: 'bce',
   logitScale: 5,
   epochs: 4,
-  pairsPerEpoch: PAIRS_PER_EPOCH,
+  // Off: a budget trades quality for time, not yet measured on validation (README, "Scale").
+  pairsPerEpoch: 0,
   // Large batches: per-step overhead dominates on CPU, and the tower runs once per distinct item.
   batchSize: 4096,
   learningRate: 0.003,
@@ -267,7 +261,8 @@ export const DEFAULT_MULTI_INTEREST: MultiInterestConfig = {
   logQCorrection: true,
   logitScale: 10,
   epochs: 5,
-  examplesPerEpoch: EXAMPLES_PER_EPOCH,
+  // Off, as itemUnit.pairsPerEpoch: not yet chosen on validation.
+  examplesPerEpoch: 0,
   batchSize: 256,
   learningRate: 0.005,
   seed: 7,

@@ -162,7 +162,7 @@ async function trainOnPairs(
       name,
       examples: pairs.label.length,
       epochs: cfg.epochs,
-      ...(cfg.pairsPerEpoch ? { examplesPerEpoch: cfg.pairsPerEpoch } : {}),
+      examplesPerEpoch: cfg.pairsPerEpoch ?? 0,
       batchSize: cfg.batchSize,
       seed: cfg.seed,
       optimizer,

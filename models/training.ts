@@ -200,7 +200,7 @@ export async function train<B>(spec: TrainSpec<B>): Promise<TrainResult> {
       resumedFromEpoch = meta.epoch;
     }
   }
-  const perEpoch = spec.examplesPerEpoch && spec.examplesPerEpoch > 0 ? Math.min(spec.examples, spec.examplesPerEpoch) : spec.examples;
+  const perEpoch = spec.examplesPerEpoch ? Math.min(spec.examples, spec.examplesPerEpoch) : spec.examples;
   const stepsPerEpoch = Math.ceil(perEpoch / spec.batchSize);
   const epochsRun: number[] = [];
   const every = spec.progressEveryMs ?? 2000;
