@@ -88,16 +88,15 @@ export const USER_MODEL_VARIANTS: Record<string, Partial<MultiInterestConfig>> =
   /**
    * Training budgets (examples per epoch; each epoch the head of its own shuffled order). The
    * `default*` variants without `_joint` train on frozen item-unit vectors; the retrain's default
-   * is joint (`default_joint`), with multiInterest.examplesPerEpoch = 100k.
+   * is joint (`default_joint`), with every example each epoch.
    */
-  default_all_examples: { examplesPerEpoch: 0 },
   default_budget50k: { examplesPerEpoch: 50_000 },
   default_budget100k: { examplesPerEpoch: 100_000 },
   default_budget200k: { examplesPerEpoch: 200_000 },
   default_budget400k: { examplesPerEpoch: 400_000 },
   /** Joint training: the item-unit tower fine-tuned with the user model, scored with its co-trained vectors. */
   default_joint: {},
-  default_joint_all_examples: { examplesPerEpoch: 0 },
+  default_joint_budget100k: { examplesPerEpoch: 100_000 },
   default_joint_budget200k: { examplesPerEpoch: 200_000 },
   default_joint_lr001: { learningRate: 0.001 },
 };

@@ -261,12 +261,11 @@ export const DEFAULT_MULTI_INTEREST: MultiInterestConfig = {
   logQCorrection: true,
   logitScale: 10,
   epochs: 5,
-  // Chosen on validation at medium (`npm run bench:user-models -- --variants
-  // default,default_budget100k,default_budget200k --merges max_score`): next-session R@50 on the
-  // validation period 15.5% with every example (332 s on one thread), 16.0% at 100k (116 s), 15.7%
-  // at 200k (241 s) — equal within the ±1 pt of 1,504 sessions, at a third of the time. Below 100k
-  // examples (tiny, small) it changes nothing; at large it is unvalidated.
-  examplesPerEpoch: 100_000,
+  // Off: at medium (`npm run bench:user-models -- --variants default_joint,default_joint_budget100k
+  // --merges max_score`, one thread each) a 100k budget trained in 268 s
+  // instead of 1,070 s but lost 1.9 pt of validation R@50 (27.0% vs 28.9%); quality wins the default.
+  // Set it for a retrain that must fit a time budget (README, "Scale").
+  examplesPerEpoch: 0,
   batchSize: 256,
   learningRate: 0.005,
   seed: 7,
