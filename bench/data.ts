@@ -2,7 +2,9 @@
  * npm run bench:data [-- small medium]
  * Prints, per scale: generation time, load/validation time, feature-SQL time per stage, tagging
  * throughput, rows per second and peak RSS. Targets: small < 60 s for load + features + tagging
- * (and generation), medium < 10 min, on 2 cores.
+ * (and generation), medium < 10 min, on 2 cores. Then item-CF's recomputation over the whole
+ * history (top 100 neighbours), its SQL specification and the TypeScript the pipeline runs side by
+ * side, with their agreement.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -22,5 +24,9 @@ for (const scale of scales) {
   console.log(`tagging                  ${f(r.taggingSeconds)} s   (${f(r.titlesPerSecond, 0)} titles/s for entities + tokens; ${r.tags} tags)`);
   console.log(`load + features + tagging ${f(r.pipelineSeconds)} s; with generation ${f(Number(r.pipelineSeconds) + Number(r.generateSeconds))} s`);
   console.log(`peak RSS                 ${f(r.peakRssMb, 0)} MB`);
+  console.log(
+    `item-CF, all history     SQL ${f(r.itemCfSqlSeconds, 2)} s, TypeScript ${f(r.itemCfTsSeconds, 2)} s (${f(Number(r.itemCfSqlSeconds) / Number(r.itemCfTsSeconds), 2)}x); ` +
+      `${r.itemCfSameIds} of ${r.itemCfItems} items with identical neighbour ids (TypeScript: ${r.itemCfTsItems} items), max score difference ${Number(r.itemCfMaxScoreDiff).toExponential(1)}`,
+  );
   console.log(`wall (incl. process start) ${f((Date.now() - t0) / 1000)} s`);
 }

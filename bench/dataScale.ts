@@ -11,6 +11,43 @@ import { generateMarketplace } from '../data/generator/generate';
 import { isScaleName } from '../data/generator/scales';
 import { loadDataset } from '../data/loadDataset';
 import { tagCatalogue } from '../tagging/tagItems';
+import { attachDatabase, openDatabase, runSqlFile } from '../platform/duckdb';
+import { ItemCf } from '../retrieval/itemCf';
+
+/**
+ * Item-CF's daily recomputation over the whole click history, two ways side by side: the SQL
+ * specification (sql/retrieval/item_cf_until.sql) and the TypeScript accumulation the pipeline
+ * runs (retrieval/itemCf.ts). Agreement: items whose neighbour ids match exactly, and the largest
+ * score difference at the same rank (ids may differ only where two scores are a rounding error apart).
+ */
+async function itemCfSideBySide(featuresDb: string, topK: number): Promise<Record<string, number>> {
+  const db = await openDatabase(':memory:');
+  try {
+    await attachDatabase(db.connection, featuresDb, 'feat');
+    const reader = await db.connection.runAndReadAll('SELECT epoch_ms(min(ts)) AS lo, epoch_ms(max(ts)) + 1 AS hi FROM feat.behaviours');
+    const span = reader.getRowObjectsJS()[0];
+    const window = { since: Number(span?.lo), until: Number(span?.hi), topK };
+    let t = process.hrtime.bigint();
+    const spec = await runSqlFile(db.connection, 'retrieval/item_cf_until', { since_ms: window.since, until_ms: window.until, top_k: topK });
+    const sqlSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+    t = process.hrtime.bigint();
+    const cf = await ItemCf.compute(db.connection, window);
+    const tsSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+    let sameIds = 0;
+    let maxScoreDiff = 0;
+    for (const row of spec) {
+      const ids = row.neighbors as number[];
+      const scores = row.scores as number[];
+      const got = cf.neighboursOf(Number(row.item_idx));
+      if (got.length === ids.length && got.every((g, k) => g.itemIdx === ids[k])) sameIds++;
+      got.forEach((g, k) => (maxScoreDiff = Math.max(maxScoreDiff, Math.abs(g.score - (scores[k] ?? Infinity)))));
+    }
+    return { itemCfItems: spec.length, itemCfTsItems: cf.itemCount, itemCfSqlSeconds: sqlSeconds, itemCfTsSeconds: tsSeconds, itemCfSameIds: sameIds, itemCfMaxScoreDiff: maxScoreDiff };
+  } finally {
+    db.close();
+  }
+}
+
 
 async function main(): Promise<void> {
   const scale = process.argv[2] ?? 'small';
@@ -21,6 +58,8 @@ async function main(): Promise<void> {
     const load = await loadDataset({ dir: join(dir, 'data'), out: join(dir, 'dataset.duckdb') });
     const feat = await runFeatureSql(join(dir, 'dataset.duckdb'), join(dir, 'features.duckdb'));
     const tags = await tagCatalogue(join(dir, 'dataset.duckdb'), join(dir, 'tags.duckdb'));
+    const peakRssMb = process.resourceUsage().maxRSS / 1024; // before the item-CF comparison
+    const itemCf = await itemCfSideBySide(join(dir, 'features.duckdb'), 100);
     const rows = gen.events + gen.items + gen.searches;
     console.log(
       JSON.stringify({
@@ -38,7 +77,8 @@ async function main(): Promise<void> {
         titlesPerSecond: tags.titlesPerSecond,
         tags: tags.tags,
         pipelineSeconds: load.seconds + feat.seconds + tags.seconds,
-        peakRssMb: process.resourceUsage().maxRSS / 1024,
+        peakRssMb,
+        ...itemCf,
       }),
     );
   } finally {

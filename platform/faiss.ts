@@ -131,8 +131,8 @@ export class VectorIndex {
   clear(): void {
     const n = this.ntotal;
     if (n === 0) return;
-    const removed = callFaiss(`clearing "${this.description}" failed`, () => this.index.removeIds(Float64Array.from({ length: n }, (_, i) => i)));
-    if (removed !== n || this.ntotal !== 0) throw new FaissError(`clearing "${this.description}" removed ${removed} of ${n} vectors`);
+    callFaiss(`clearing "${this.description}" failed`, () => this.index.reset());
+    if (this.ntotal !== 0) throw new FaissError(`clearing "${this.description}" left ${this.ntotal} of ${n} vectors`);
   }
 
   /** The k nearest neighbours of every query row. */

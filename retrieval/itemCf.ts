@@ -1,11 +1,125 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { runSqlFile } from '../platform/duckdb';
+import { readColumns } from '../platform/duckdb';
 import type { Candidate } from './types';
 
 /**
  * The baseline recaller, item-based collaborative filtering: items similar (by co-clicks, see
  * sql/retrieval/item_cf_until.sql) to what the user clicked recently.
  */
+
+/** An item's stored neighbours, best first. */
+export interface NeighbourList {
+  idx: Int32Array;
+  score: Float64Array;
+}
+
+/**
+ * The similarity of sql/retrieval/item_cf_until.sql, sim(i, j) = Σ_u w_u / sqrt(n(i) · n(j)) with
+ * w_u = 1 / ln(1 + items u clicked), over distinct (user, item) click pairs sorted by user, then
+ * item (sql/retrieval/item_cf_clicks.sql). Each item keeps its best `topK` neighbours, ties by item
+ * index; an item with no co-click has no entry.
+ *
+ * Why not the SQL: the self-join materialises every co-clicked pair before ranking, 2-3x slower
+ * than this accumulation (8.7 s against 3.5 s on medium's history, 12M pairs) and it is recomputed
+ * every simulated day of the evaluation and the A/B test. The sums here also run in a fixed order
+ * (users ascending), so near-ties break the same way on every run; the SQL's hash aggregation does
+ * not promise that.
+ */
+export function coClickNeighbours(users: ArrayLike<number>, items: ArrayLike<number>, topK: number): Map<number, NeighbourList> {
+  if (items.length !== users.length) throw new Error(`item-CF input: ${users.length} users but ${items.length} items`);
+  if (!Number.isInteger(topK) || topK < 1) throw new Error(`item-CF topK must be a positive integer, got ${topK}`);
+  const pairs = users.length;
+  const item = Int32Array.from(items);
+  // Runs of one user's pairs: run r covers item[runStart[r] .. runStart[r + 1]).
+  const runStarts: number[] = [];
+  let maxItem = -1;
+  for (let p = 0; p < pairs; p++) {
+    const u = users[p] as number;
+    const i = item[p] as number;
+    if (i < 0 || !Number.isInteger(u)) throw new Error(`item-CF input row ${p}: bad user ${u} or item ${i}`);
+    if (p === 0 || u !== users[p - 1]) {
+      if (p > 0 && u < (users[p - 1] as number)) throw new Error(`item-CF input row ${p}: users are not sorted (${users[p - 1]} then ${u})`);
+      runStarts.push(p);
+    } else if (i <= (item[p - 1] as number)) {
+      throw new Error(`item-CF input row ${p}: user ${u}'s items are not distinct and sorted (${item[p - 1]} then ${i})`);
+    }
+    if (i > maxItem) maxItem = i;
+  }
+  runStarts.push(pairs);
+  const runStart = Int32Array.from(runStarts);
+  const runs = runStart.length - 1;
+  const weight = new Float64Array(runs);
+  const runOfPair = new Int32Array(pairs);
+  for (let r = 0; r < runs; r++) {
+    weight[r] = 1 / Math.log(1 + ((runStart[r + 1] as number) - (runStart[r] as number)));
+    runOfPair.fill(r, runStart[r], runStart[r + 1]);
+  }
+  // Item -> the runs (users) that clicked it, in user order: a CSR index.
+  const clickers = new Int32Array(maxItem + 1);
+  for (let p = 0; p < pairs; p++) {
+    const i = item[p] as number;
+    clickers[i] = (clickers[i] as number) + 1;
+  }
+  const itemStart = new Int32Array(maxItem + 2);
+  for (let i = 0; i <= maxItem; i++) itemStart[i + 1] = (itemStart[i] as number) + (clickers[i] as number);
+  const itemRuns = new Int32Array(pairs);
+  const fill = itemStart.slice(0, maxItem + 1);
+  for (let p = 0; p < pairs; p++) {
+    const i = item[p] as number;
+    const at = fill[i] as number;
+    itemRuns[at] = runOfPair[p] as number;
+    fill[i] = at + 1;
+  }
+
+  // Every weight is > 0 (a run of one item adds nothing), so acc[j] === 0 marks j as not yet touched.
+  const acc = new Float64Array(maxItem + 1);
+  const touched = new Int32Array(maxItem + 1);
+  const out = new Map<number, NeighbourList>();
+  for (let i = 0; i <= maxItem; i++) {
+    const ni = clickers[i] as number;
+    if (ni === 0) continue;
+    let t = 0;
+    for (let q = itemStart[i] as number, qEnd = itemStart[i + 1] as number; q < qEnd; q++) {
+      const r = itemRuns[q] as number;
+      const w = weight[r] as number;
+      for (let p = runStart[r] as number, pEnd = runStart[r + 1] as number; p < pEnd; p++) {
+        const j = item[p] as number;
+        if (j === i) continue;
+        if (acc[j] === 0) touched[t++] = j;
+        acc[j] = (acc[j] as number) + w;
+      }
+    }
+    if (t === 0) continue;
+    const score = new Float64Array(t);
+    for (let q = 0; q < t; q++) {
+      const j = touched[q] as number;
+      score[q] = (acc[j] as number) / Math.sqrt(ni * (clickers[j] as number));
+      acc[j] = 0;
+    }
+    out.set(i, bestNeighbours(touched.subarray(0, t), score, topK));
+  }
+  return out;
+}
+
+/** The `topK` best (score desc, index asc) of candidates[q] with score[q]. */
+function bestNeighbours(candidates: Int32Array, score: Float64Array, topK: number): NeighbourList {
+  const t = candidates.length;
+  // A numeric sort of the scores finds the cut-off; only candidates at or above it get the (slower)
+  // comparator sort.
+  let cutoff = -Infinity;
+  if (t > topK) cutoff = (Float64Array.from(score).sort()[t - topK] as number);
+  const kept: number[] = [];
+  for (let q = 0; q < t; q++) if ((score[q] as number) >= cutoff) kept.push(q);
+  kept.sort((a, b) => (score[b] as number) - (score[a] as number) || (candidates[a] as number) - (candidates[b] as number));
+  const n = Math.min(topK, kept.length);
+  const idx = new Int32Array(n);
+  const best = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    idx[k] = candidates[kept[k] as number] as number;
+    best[k] = score[kept[k] as number] as number;
+  }
+  return { idx, score: best };
+}
 
 export interface ItemCfWindow {
   /** Clicks from this moment (epoch ms) ... */
@@ -27,7 +141,7 @@ export interface ItemCfRecallOptions {
 
 export class ItemCf {
   private constructor(
-    private readonly neighbours: Map<number, { idx: Int32Array; score: Float64Array }>,
+    private readonly neighbours: Map<number, NeighbourList>,
     readonly window: Readonly<ItemCfWindow>,
   ) {}
 
@@ -35,18 +149,8 @@ export class ItemCf {
   static async compute(conn: DuckDBConnection, window: ItemCfWindow): Promise<ItemCf> {
     if (!(window.until > window.since)) throw new Error(`item-CF window is empty: since ${window.since} >= until ${window.until}`);
     if (!Number.isInteger(window.topK) || window.topK < 1) throw new Error(`item-CF topK must be a positive integer, got ${window.topK}`);
-    const rows = await runSqlFile(conn, 'retrieval/item_cf_until', {
-      since_ms: window.since,
-      until_ms: window.until,
-      top_k: window.topK,
-    });
-    const neighbours = new Map<number, { idx: Int32Array; score: Float64Array }>();
-    for (const r of rows) {
-      neighbours.set(Number(r.item_idx), {
-        idx: Int32Array.from(r.neighbors as number[]),
-        score: Float64Array.from(r.scores as number[]),
-      });
-    }
+    const clicks = await readColumns(conn, 'retrieval/item_cf_clicks', { since_ms: window.since, until_ms: window.until });
+    const neighbours = coClickNeighbours(clicks.user_idx as number[], clicks.item_idx as number[], window.topK);
     return new ItemCf(neighbours, { ...window });
   }
 

@@ -208,6 +208,32 @@ describe('IVF', () => {
     );
     expect(() => ivf().setSearchParameter('nprobe', 0)).toThrow(/nprobe must be a positive integer, got 0/);
   });
+
+  it('clear() empties the index but keeps it trained, so it can be refilled for another query set', () => {
+    const index = ivf();
+    index.setSearchParameter('nprobe', nlist);
+    index.clear();
+    expect(index.ntotal).toBe(0);
+    expect(index.isTrained).toBe(true);
+    expect(Array.from(index.search(xq.subarray(0, d), 1).labels)).toEqual([-1]);
+    const half = xb.subarray(0, 2000 * d);
+    index.add(half);
+    expect(index.ntotal).toBe(2000);
+    expect(labelRows(index.search(xq, k), k)).toEqual(bruteForce(half, xq, d, k, 'l2'));
+  });
+
+  it('removeIds removes exactly the given labels, also when they are most of the index', () => {
+    const index = faissNode.Index.fromFactory(d, `IVF${nlist},Flat`);
+    index.train(xb);
+    index.add(xb);
+    index.setSearchParameter('nprobe', nlist);
+    expect(index.removeIds(Float64Array.from({ length: 3000 }, (_, i) => i))).toBe(3000);
+    expect(index.ntotal()).toBe(1000);
+    const labels = Array.from(index.search(xq, k).labels);
+    expect(labels).toHaveLength(xq.length / d * k);
+    for (const label of labels) expect(label).toBeGreaterThanOrEqual(3000);
+    expect(index.removeIds([3000, 3000, 5, 9999])).toBe(1);
+  });
 });
 
 describe('HNSW', () => {

@@ -7,6 +7,9 @@
 -- Same formula as features/06_item_cf.sql, but over all users and up to the simulated moment, so
 -- that the items listed since yesterday get neighbours. One row per item with its top $top_k
 -- neighbours, best first (ties by item_idx, so the result is deterministic).
+-- The pipeline computes the same in TypeScript (retrieval/itemCf.ts, coClickNeighbours, from
+-- sql/retrieval/item_cf_clicks.sql): 2-3x faster and with a fixed summation order. This file is its
+-- specification; tests/unit/itemCf.test.ts checks that the two agree.
 WITH ui AS (
   SELECT DISTINCT user_idx, item_idx
   FROM feat.behaviours

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { attachDatabase, openDatabase, type Database } from '../../platform/duckdb';
-import { ItemCf } from '../../retrieval/itemCf';
+import { attachDatabase, openDatabase, runSqlFile, type Database } from '../../platform/duckdb';
+import { coClickNeighbours, ItemCf } from '../../retrieval/itemCf';
 import { PopularItems } from '../../retrieval/popularFallback';
 
 const DAY = 86_400_000;
@@ -79,5 +79,72 @@ describe('item-CF recomputed up to a moment (sql/retrieval/item_cf_until.sql)', 
     expect(pop.top(Int32Array.from([0, 1, 2, 3]), 4, () => false)).toEqual([0, 3, 1, 2]);
     const all = await PopularItems.compute(db.connection, 4, listedAt, T0, day(6));
     expect(all.top(Int32Array.from([0, 1, 2, 3]), 2, () => false)).toEqual([0, 1]);
+  });
+});
+
+describe('item-CF in TypeScript against its specification, sql/retrieval/item_cf_until.sql', () => {
+  let root: string;
+  let db: Database;
+  const since = T0;
+  const until = day(20);
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'curio-itemcf-spec-'));
+    const feat = await openDatabase(join(root, 'feat.duckdb'));
+    await feat.connection.run('CREATE TABLE behaviours (user_idx INTEGER, item_idx INTEGER, ts TIMESTAMP, session_key VARCHAR, period VARCHAR)');
+    // A random log with skewed item popularity, repeated clicks, light and heavy users, and clicks
+    // on both sides of the window.
+    let seed = 12345;
+    const rand = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const values: string[] = [];
+    for (let u = 0; u < 150; u++) {
+      const clicks = 1 + Math.floor(rand() ** 2 * 25);
+      for (let c = 0; c < clicks; c++) {
+        const item = Math.floor(rand() ** 1.5 * 120);
+        const d = Math.floor(rand() * 24) - 2;
+        values.push(`(${u}, ${item}, epoch_ms(${day(d, 1 + (c % 20))}::BIGINT), 's${u}', 'train')`);
+      }
+    }
+    await feat.connection.run(`INSERT INTO behaviours VALUES ${values.join(', ')}`);
+    feat.close();
+    db = await openDatabase(':memory:');
+    await attachDatabase(db.connection, join(root, 'feat.duckdb'), 'feat');
+  });
+  afterAll(() => {
+    db.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it.each([1000, 5])('gives every item the SQL\'s neighbours and scores (top %i)', async (topK) => {
+    const spec = await runSqlFile(db.connection, 'retrieval/item_cf_until', { since_ms: since, until_ms: until, top_k: topK });
+    const cf = await ItemCf.compute(db.connection, { since, until, topK });
+    expect(spec.length).toBeGreaterThan(50);
+    expect(cf.itemCount).toBe(spec.length);
+    let exact = 0;
+    for (const row of spec) {
+      const ids = row.neighbors as number[];
+      const scores = row.scores as number[];
+      const got = cf.neighboursOf(Number(row.item_idx));
+      expect(got).toHaveLength(ids.length);
+      got.forEach((g, k) => {
+        expect(Math.abs(g.score - (scores[k] as number))).toBeLessThan(1e-12);
+        // The two sum in different orders: where two scores differ by a rounding error either may
+        // come first. Elsewhere the neighbour itself must match.
+        const nearTie = scores.some((x, m) => m !== k && Math.abs(x - (scores[k] as number)) < 1e-12);
+        if (!nearTie) {
+          expect(g.itemIdx).toBe(ids[k]);
+          exact++;
+        }
+      });
+    }
+    expect(exact).toBeGreaterThan(100);
+  });
+
+  it('rejects input that is not distinct pairs sorted by user, then item', () => {
+    expect(() => coClickNeighbours([0, 0, 1], [1, 2, 0], 5)).not.toThrow();
+    expect(() => coClickNeighbours([1, 0], [0, 1], 5)).toThrow(/users are not sorted/);
+    expect(() => coClickNeighbours([0, 0], [2, 1], 5)).toThrow(/not distinct and sorted/);
+    expect(() => coClickNeighbours([0, 0], [1, 1], 5)).toThrow(/not distinct and sorted/);
+    expect(() => coClickNeighbours([0], [0, 1], 5)).toThrow(/1 users but 2 items/);
+    expect(() => coClickNeighbours([0], [0], 0)).toThrow(/positive integer/);
   });
 });
