@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { attachDatabase, openDatabase } from '../platform/duckdb';
 import { ConstrainedIndex } from '../retrieval/constrainedIndex';
+import { MemoisedInterestModel } from '../retrieval/interestMemo';
 import { ItemCf } from '../retrieval/itemCf';
 import { LiveItems } from '../retrieval/liveItems';
 import { fillFeed, PopularItems } from '../retrieval/popularFallback';
@@ -55,6 +56,13 @@ export interface Feeder {
   /** Item-CF and popularity as of the last refresh before t (or the test start when frozen). */
   refresh(t: number): Promise<{ cf: ItemCf; popular: PopularItems }>;
   feedFor(which: 'A' | 'B', req: FeedRequest): Feed;
+  /**
+   * Computes arm B's interests for these sessions' starts (no session clicks yet) in batches, ahead
+   * of the feeds that will ask for them (retrieval/interestMemo.ts says why).
+   */
+  prefetchB(sessions: readonly { userIdx: number; history: readonly number[] }[]): void;
+  /** Arm B's model calls so far: requests computed, and answered from an earlier identical one. */
+  interestCalls(): { computed: number; reused: number };
   /** Mean pairwise cosine of arm B's interests over the requests it answered so far. */
   collapse(): { mean: number; requests: number };
 }
@@ -107,6 +115,32 @@ export async function openFeeder(conn: DuckDBConnection, data: AbData, armB: Arm
     progress(`item-CF and popularity recomputed up to ${new Date(until).toISOString()}: ${cf.itemCount} items with neighbours`);
     return { cf, popular };
   };
+  const memos = new Map<InterestModel, MemoisedInterestModel>();
+  const memoOf = (m: InterestModel) => {
+    let memo = memos.get(m);
+    if (!memo) memos.set(m, (memo = new MemoisedInterestModel(m)));
+    return memo;
+  };
+  const longTermOf = (history: readonly number[]) => Int32Array.from(history.slice(-config.maxLongTerm));
+  const prefetchB = (sessions: readonly { userIdx: number; history: readonly number[] }[]) => {
+    const byModel = new Map<MemoisedInterestModel, { longTerm: Int32Array; shortTerm: Int32Array }[]>();
+    for (const s of sessions) {
+      const memo = memoOf(armB.modelFor(s.userIdx));
+      const list = byModel.get(memo) ?? [];
+      byModel.set(memo, list);
+      list.push({ longTerm: longTermOf(s.history), shortTerm: new Int32Array(0) });
+    }
+    for (const [memo, requests] of byModel) memo.prefetch(requests, wantsWeights(armB));
+  };
+  const interestCalls = () => {
+    let computed = 0;
+    let reused = 0;
+    for (const m of memos.values()) {
+      computed += m.computed;
+      reused += m.reused;
+    }
+    return { computed, reused };
+  };
   const feedFor = (which: 'A' | 'B', r: FeedRequest): Feed => {
     const excluded = (i: number) => r.seen.has(i);
     if (which === 'A') {
@@ -114,11 +148,11 @@ export async function openFeeder(conn: DuckDBConnection, data: AbData, armB: Arm
       const cand = r.cf.recall(recent, { size: r.size, eligible: (i) => live.isLive(i, r.t) && !r.seen.has(i) });
       return fillFeed(cand, r.size, r.popular, r.liveNow, excluded);
     }
-    const m = r.model ?? armB.modelFor(r.userIdx);
-    const request = { longTerm: Int32Array.from(r.history.slice(-config.maxLongTerm)), shortTerm: Int32Array.from(r.sessionClicks), live: r.liveNow, seen: r.seen };
+    const m = memoOf(r.model ?? armB.modelFor(r.userIdx));
+    const request = { longTerm: longTermOf(r.history), shortTerm: Int32Array.from(r.sessionClicks), live: r.liveNow, seen: r.seen };
     return servedFeed(armB, index, m, request, { recall: config.recall, size: r.size, popular: r.popular, clicks: [...r.history, ...r.sessionClicks], ...(r.replay ? {} : { onInterests: (vs) => collapse.add(vs) }) });
   };
-  return { data, index, live, refresh, feedFor, collapse: () => collapse.value() };
+  return { data, index, live, refresh, feedFor, prefetchB, interestCalls, collapse: () => collapse.value() };
 }
 
 /** What arm B's feed reads besides the request: the recall config, the feed's size, the popular lots. */
@@ -151,7 +185,7 @@ export function servedFeeds(armB: ArmBServing & { itemVectors: ItemVectors }, in
   if (items.length === 0) return [];
   const dim = armB.itemVectors.dim;
   // One call to the model per request: its interests feed both the recall and the collapse measure.
-  const weighted = armB.weighting === 'strength' || (armB.minStrength ?? 0) > 0;
+  const weighted = wantsWeights(armB);
   const interests: { vectors: Float32Array[]; weights?: number[] }[] = m.interestsMany
     ? m.interestsMany(items.map((it) => it.request), weighted)
     : items.map(({ request }) => (weighted && m.weightedInterests ? m.weightedInterests(request.longTerm, request.shortTerm) : { vectors: m.interests(request.longTerm, request.shortTerm) }));
@@ -197,6 +231,11 @@ export function servedFeeds(armB: ArmBServing & { itemVectors: ItemVectors }, in
     const blended = blendLists([cand, near[j] as Candidate[], popularLots].map((l) => l.map((c) => c.itemIdx)), servingShares({ recentShare, popularShare }), o.size);
     return fillFeed(blended.map((i) => byItem.get(i) as Candidate), o.size, o.popular, request.live, excluded);
   });
+}
+
+/** Whether a serving choice reads the interests' strengths (strength-weighted quotas or the adaptive K). */
+function wantsWeights(armB: ArmBServing): boolean {
+  return armB.weighting === 'strength' || (armB.minStrength ?? 0) > 0;
 }
 
 /** Running mean over requests of the mean pairwise cosine of a request's interests (requests with two or more). */

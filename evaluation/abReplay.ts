@@ -49,7 +49,14 @@ export async function runReplayOnly(inputs: ReplayInputs, config: AbConfig = DEF
   try {
     const armB = inputs.armB;
     progress(`${data.sessions.length} held-out sessions, ${data.catalogue.itemIds.length} items; replay only (no truth/); building the constrained index for ${armB.label}`);
-    const { live, refresh, feedFor } = await openFeeder(conn, data, armB, config, progress);
+    const { live, refresh, feedFor, prefetchB } = await openFeeder(conn, data, armB, config, progress);
+    prefetchB(
+      data.sessions.flatMap((session) => {
+        const log = data.logs.get(session.userIdx) ?? emptyLog();
+        if (targetsOf(log, session.sessionKey).length === 0) return [];
+        return [{ userIdx: session.userIdx, history: historyBefore(log, session.startedAt, Math.max(config.maxLongTerm, config.cfRecentClicks)) }];
+      }),
+    );
     const size = config.pageSize * config.pagesPerSession;
     const arms = { A: newArm(), B: newArm() };
     const liveEver = new Uint8Array(data.catalogue.itemIds.length);

@@ -64,7 +64,17 @@ export async function simulateAbTest(inputs: AbInputs, config: AbConfig = DEFAUL
     const truth = await loadTruth(conn, inputs.datasetDir, data.catalogue.itemIds.length);
     const armB = typeof inputs.armB === 'function' ? inputs.armB(truth) : inputs.armB;
     progress(`${data.sessions.length} held-out sessions, ${data.catalogue.itemIds.length} items; building the constrained index for ${armB.label}`);
-    const { live, refresh, feedFor, collapse } = await openFeeder(conn, data, armB, config, progress);
+    const { live, refresh, feedFor, collapse, prefetchB, interestCalls } = await openFeeder(conn, data, armB, config, progress);
+    // Every session start arm B will be asked about (its own users' first pages, everyone's replay).
+    const tPrefetch = Date.now();
+    const starts = data.sessions.flatMap((session) => {
+      if (!truth.users[session.userIdx]?.interests.length) return [];
+      const log = data.logs.get(session.userIdx) ?? emptyLog();
+      const asked = inArmB(config.seed, session.userIdx, config.shareB) || (config.replay && targetsOf(log, session.sessionKey).length > 0);
+      return asked ? [{ userIdx: session.userIdx, history: historyBefore(log, session.startedAt, Math.max(config.maxLongTerm, config.cfRecentClicks)) }] : [];
+    });
+    prefetchB(starts);
+    progress(`arm B's interests at ${starts.length} session starts computed in batches in ${((Date.now() - tPrefetch) / 1000).toFixed(1)} s`);
 
     const arms = { A: newArm(), B: newArm() };
     const liveEver = new Uint8Array(data.catalogue.itemIds.length);
@@ -125,6 +135,8 @@ export async function simulateAbTest(inputs: AbInputs, config: AbConfig = DEFAUL
     }
 
     const collapseB = collapse();
+    const calls = interestCalls();
+    progress(`arm B's model: ${calls.computed} requests computed, ${calls.reused} answered from an identical earlier one`);
     let liveItemsSeen = 0;
     for (const x of liveEver) liveItemsSeen += x;
     const usersA = [...arms.A.users.values()];

@@ -123,6 +123,81 @@ export function lastDistinct(history: ArrayLike<number>, count: number): number[
   return picked;
 }
 
+/**
+ * "More like what you just looked at": candidates by their best inner product with the vectors of
+ * the last `last` distinct clicks, for several `last` at once and remembered per request.
+ *
+ * Why shared: the evaluation ranks every validation session with item-kNN at each grid point
+ * (1, 3, 5, 10 last clicks), then again as the tuned hybrids' "recent" part in each serving pass
+ * and for the clustering baseline. The queries of a smaller `last` are a prefix of a larger one's,
+ * so one pass over the candidates with the largest gives every prefix's best score, and a request
+ * (its RankRequest, the same object in every pass over a session set) is ranked once per `last`.
+ * Lists equal those of separate rankers exactly: the same dot products, the same TopN order.
+ */
+export class LastClicksNeighbours {
+  private readonly lasts: number[];
+  private readonly memo = new WeakMap<RankRequest, { candidates: number; n: number; lists: Map<number, number[]> }>();
+
+  constructor(
+    readonly vectors: Float32Array,
+    readonly dim: number,
+    /** Every `last` that will be asked for: each request's one pass computes them all. */
+    lasts: readonly number[],
+  ) {
+    if (lasts.length === 0 || lasts.some((m) => !Number.isInteger(m) || m < 1)) throw new Error(`last-click counts must be positive integers, got [${lasts.join(', ')}]`);
+    this.lasts = [...new Set(lasts)].sort((a, b) => a - b);
+  }
+
+  ranker(method: string, last: number): Ranker {
+    if (!this.lasts.includes(last)) throw new Error(`${method}: ${last} last clicks was not among [${this.lasts.join(', ')}]`);
+    return { method, rank: (req, ctx, n) => this.rank(req, ctx, n, last) };
+  }
+
+  /** The top n of the candidates for the last `last` clicks (a copy: callers extend lists). */
+  rank(req: RankRequest, ctx: RankContext, n: number, last: number): number[] {
+    let known = this.memo.get(req);
+    // The candidates of a request are fixed by it; their count guards against reuse in another set.
+    if (!known || known.candidates !== ctx.candidates.length || known.n !== n) {
+      known = { candidates: ctx.candidates.length, n, lists: this.rankAll(req, ctx.candidates, n) };
+      this.memo.set(req, known);
+    }
+    const list = known.lists.get(last);
+    if (!list) throw new Error(`${last} last clicks was not among [${this.lasts.join(', ')}]`);
+    return list.slice();
+  }
+
+  private rankAll(req: RankRequest, candidates: Int32Array, n: number): Map<number, number[]> {
+    const { vectors, dim, lasts } = this;
+    const picked = lastDistinct(req.history, lasts[lasts.length - 1] as number);
+    // Prefix p of the picked clicks answers every `last` with min(last, picked) = p.
+    const prefixes = lasts.map((m) => Math.min(m, picked.length));
+    const tops = lasts.map(() => new TopN(n));
+    const out = new Map<number, number[]>();
+    if (picked.length === 0) {
+      for (const m of lasts) out.set(m, []);
+      return out;
+    }
+    const q = new Float32Array(picked.length * dim);
+    picked.forEach((item, k) => q.set(vectors.subarray(item * dim, (item + 1) * dim), k * dim));
+    const bestOfPrefix = new Float64Array(picked.length);
+    for (let c = 0; c < candidates.length; c++) {
+      const item = candidates[c] as number;
+      const base = item * dim;
+      let best = -Infinity;
+      for (let p = 0; p < picked.length; p++) {
+        let dot = 0;
+        const qb = p * dim;
+        for (let d = 0; d < dim; d++) dot += (q[qb + d] as number) * (vectors[base + d] as number);
+        if (dot > best) best = dot;
+        bestOfPrefix[p] = best;
+      }
+      for (let j = 0; j < lasts.length; j++) (tops[j] as TopN).push(item, bestOfPrefix[(prefixes[j] as number) - 1] as number);
+    }
+    lasts.forEach((m, j) => out.set(m, (tops[j] as TopN).result()));
+    return out;
+  }
+}
+
 /** The last `last` distinct clicks' vectors as queries: "more like what you just looked at". */
 export function lastClicksRanker(method: string, vectors: Float32Array, dim: number, last: number): Ranker {
   return queryRanker(method, vectors, dim, (req) => {

@@ -542,12 +542,19 @@ export class ConstrainedIndex {
     }
     const rows = this.rows as Float32Array;
     const width = this.dim + this.categories.length;
-    const ids = Int32Array.from(new Set(Array.from(among as ArrayLike<number | bigint>, (x) => Number(x))));
+    const ids = distinctIds(among);
     const sub = new Float32Array(ids.length * width);
-    ids.forEach((id, j) => {
-      if (!(id >= 0 && id < this.size)) throw new ConstrainedIndexError(`subset item_idx ${id} is not in the index (0..${this.size - 1})`);
-      sub.set(rows.subarray(id * width, (id + 1) * width), j * width);
-    });
+    // Runs of consecutive ids are copied in one native call each: a live set is rebuilt at every
+    // listing or end the A/B replays, and lots listed together sit next to each other.
+    for (let j = 0; j < ids.length; ) {
+      const first = ids[j] as number;
+      let end = j + 1;
+      while (end < ids.length && (ids[end] as number) === first + (end - j)) end++;
+      const last = first + (end - j) - 1;
+      if (!(first >= 0 && last < this.size)) throw new ConstrainedIndexError(`subset item_idx ${first < 0 ? first : Math.max(first, this.size)} is not in the index (0..${this.size - 1})`);
+      sub.set(rows.subarray(first * width, (last + 1) * width), j * width);
+      j = end;
+    }
     let reuse = known?.index;
     if (!reuse && this.subIndexes.size >= SUB_INDEX_POOL) {
       const [oldestKey, oldest] = this.subIndexes.entries().next().value as [object, SubIndex];
@@ -644,6 +651,14 @@ export class ConstrainedIndex {
     renameSync(`${mapFile}.tmp`, mapFile);
     return { indexFile, mapFile };
   }
+}
+
+/** The subset's ids once each, in order of first appearance; a strictly ascending subset (a live set) as it is. */
+function distinctIds(among: Ids): Int32Array {
+  const ids = among instanceof BigInt64Array ? Int32Array.from(among, (x) => Number(x)) : Int32Array.from(among);
+  let ascending = true;
+  for (let j = 1; j < ids.length && ascending; j++) ascending = (ids[j] as number) > (ids[j - 1] as number);
+  return ascending ? ids : Int32Array.from(new Set(ids));
 }
 
 /** Appends to the list under a key (grouping a batch's queries without copying the list each time). */

@@ -13,7 +13,7 @@ import {
 import {
   DailyItemCf,
   itemCfRanker,
-  lastClicksRanker,
+  LastClicksNeighbours,
   meanVectorRanker,
   oncePerRequest,
   popularityRanker,
@@ -198,10 +198,13 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     const knnName = (m: number) => `item_knn[last=${m}]`;
     const item2vec = () => (idv ? [meanVectorRanker('item2vec', idv.vectors, idv.dim)] : []);
     const validFallback = popular(inputs.valid);
+    // Every item-kNN list of a validation session, in the item tower's space, is computed once: the
+    // grid's, the clustering baseline's and the hybrids' "recent" part all read this.
+    const itemUnitNeighbours = new LastClicksNeighbours(iv.vectors, iv.dim, ITEM_KNN_LAST_CLICKS);
     const validRankers = [
       ...item2vec(),
       ...ITEM_CF_GRID.map((c) => itemCfRanker(cfName(c), daily, c)),
-      ...ITEM_KNN_LAST_CLICKS.map((m) => lastClicksRanker(knnName(m), iv.vectors, iv.dim, m)),
+      ...ITEM_KNN_LAST_CLICKS.map((m) => itemUnitNeighbours.ranker(knnName(m), m)),
       validFallback,
     ];
     log(`next-session validation: ${inputs.valid.cases.length} sessions, ${validRankers.length} baselines and settings`);
@@ -209,7 +212,15 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     const byName = new Map(validMetrics.map((m) => [m.method, m]));
     const itemCf = pickOnValidation(ITEM_CF_GRID.map((config) => ({ config, metrics: byName.get(cfName(config)) as NextSessionMetrics })));
     const itemKnn = pickOnValidation(ITEM_KNN_LAST_CLICKS.map((lastClicks) => ({ config: { lastClicks }, metrics: byName.get(knnName(lastClicks)) as NextSessionMetrics })));
-    const knn = (method = 'item_knn') => lastClicksRanker(method, iv.vectors, iv.dim, itemKnn.chosen.lastClicks);
+    const chosenLast = itemKnn.chosen.lastClicks;
+    // The chosen item-kNN per item space, for one session set (validation, then test).
+    const neighboursFor = (known: Map<Float32Array, LastClicksNeighbours>) => (vectors: Float32Array) => {
+      let found = known.get(vectors);
+      if (!found) known.set(vectors, (found = new LastClicksNeighbours(vectors, iv.dim, [chosenLast])));
+      return found;
+    };
+    const validNeighbours = neighboursFor(new Map([[iv.vectors, itemUnitNeighbours]]));
+    const knn = (method = 'item_knn') => validNeighbours(iv.vectors).ranker(method, chosenLast);
 
     // Validation, second pass: how each user model is served — the merge, category routes and cap,
     // and the share of the last clicks' neighbours (needs the tuned item-kNN) over SERVING_GRID, then
@@ -217,7 +228,7 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     // clustering baseline first picks its settings under the plain serving, then is served the same way.
     const plainServing: ServingConfig = SERVING_GRID[0] as ServingConfig;
     const servingMetrics: NextSessionMetrics[] = [];
-    const recentIn = (at: ReturnType<typeof space>) => lastClicksRanker('recent', at.vectors, iv.dim, itemKnn.chosen.lastClicks);
+    const recentIn = (at: ReturnType<typeof space>) => validNeighbours(at.vectors).ranker('recent', chosenLast);
     const tuneServing = async (method: string, queriesFor: (req: RankRequest) => WeightedQueries, name: (s: ServingConfig) => string, at = itemUnitSpace) => {
       const pass = async (configs: ServingConfig[]) => {
         // A popularity ranker's window only moves forward: every pass over the sessions gets its own.
@@ -278,14 +289,23 @@ export async function evaluationStage(input: EvaluationInput, io: StageIo, log: 
     // Test: the same methods with the settings validation chose.
     const testFallback = popular(inputs.test);
     const testQueries = await userModelQueries(userModels, inputs.test);
+    const testNeighbours = neighboursFor(new Map());
+    const testKnn = (method = 'item_knn') => testNeighbours(iv.vectors).ranker(method, chosenLast);
     const testRankers = [
       ...userModels.map((m) =>
-        serve(m.method, testQueries.get(m.method) as (req: RankRequest) => WeightedQueries, (serving[m.method] as { chosen: ServingConfig }).chosen, recentIn(spaceOf(m.method)), testFallback, spaceOf(m.method)),
+        serve(
+          m.method,
+          testQueries.get(m.method) as (req: RankRequest) => WeightedQueries,
+          (serving[m.method] as { chosen: ServingConfig }).chosen,
+          testNeighbours(spaceOf(m.method).vectors).ranker('recent', chosenLast),
+          testFallback,
+          spaceOf(m.method),
+        ),
       ),
-      serve('history_clusters', clusters(historyClusters.chosen.clusters), historyClusters.chosen.serving, knn(), testFallback),
+      serve('history_clusters', clusters(historyClusters.chosen.clusters), historyClusters.chosen.serving, testKnn(), testFallback),
       ...item2vec(),
       itemCfRanker('item_cf', daily, itemCf.chosen),
-      knn(),
+      testKnn(),
       testFallback,
     ];
     log(`next-session test: ${inputs.test.cases.length} sessions`);

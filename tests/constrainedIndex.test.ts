@@ -252,6 +252,23 @@ describe('constrained index: artifacts', () => {
     expect(exact.subIndexCount).toBe(0);
   });
 
+  it('builds a sub-index from runs of consecutive ids, unordered or repeated ids, and names an id outside the index', () => {
+    ConstrainedIndex.build({ ...items, categories }).write(join(dir, 'runs'));
+    const exact = ConstrainedIndex.read(join(dir, 'runs'));
+    const pooled = ConstrainedIndex.build({ ...items, categories });
+    // Blocks of lots listed together, single lots between them, the last item; then the same ids shuffled with repeats.
+    const blocks = [...Array.from({ length: 200 }, (_, i) => 100 + i), 450, 452, ...Array.from({ length: 90 }, (_, i) => 1000 + i), 2999];
+    const shuffled = [...blocks].reverse().concat([450, 100, 2999]);
+    for (const among of [Float64Array.from(blocks), Float64Array.from(shuffled)]) {
+      const specs = queries.slice(0, 4).flatMap((query) => [null, 'jade', 'rare'].map((category) => ({ query, k: 40, category, among })));
+      const viaPool = pooled.searchMany(specs);
+      specs.forEach((x, q) => expect(Array.from(viaPool[q]?.itemIdx ?? [])).toEqual(Array.from(exact.search(x.query, x.k, x.category, { among: x.among }).itemIdx)));
+    }
+    const outside = (ids: number[]) => () => pooled.searchMany([{ query: queries[0] as Float32Array, k: 5, category: null, among: Float64Array.from(ids) }]);
+    expect(outside([5, 2998, 2999, 3000, 3001])).toThrow(/subset item_idx 3000 is not in the index \(0\.\.2999\)/);
+    expect(outside([7, 3100])).toThrow(/subset item_idx 3100 is not in the index/);
+  });
+
   it('searches a sparse subset of a read index through a sub-index of its rows once given its item vectors, with the same answers', () => {
     const index = ConstrainedIndex.build({ ...items, categories });
     index.write(join(dir, 'rows'));
