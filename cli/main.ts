@@ -62,12 +62,20 @@ async function main(argv: string[]): Promise<void> {
   await command.run(rest);
 }
 
+function isArgumentError(err: unknown): err is Error {
+  return err instanceof TypeError && String((err as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS_');
+}
+
 main(process.argv.slice(2)).then(
   () => process.exit(process.exitCode ?? 0),
   (err: unknown) => {
     // Errors Curio raises on purpose carry a message written for the user; anything else is a bug.
     if (err instanceof CurioError) {
       console.error(`curio: ${err.message}`);
+    } else if (isArgumentError(err)) {
+      // node:util parseArgs: an unknown option, a missing value, a stray positional.
+      const name = process.argv[2] ?? '';
+      console.error(`curio ${name}: ${err.message}\nRun 'curio ${name} --help' for its options.`);
     } else {
       console.error('curio: unexpected error:', err);
     }

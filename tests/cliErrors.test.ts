@@ -30,6 +30,14 @@ describe('curio on bad input', () => {
     expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
   });
 
+  it('an unknown option names itself and the help, without a stack trace', () => {
+    const r = curio('ab-test', '--out', root);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^curio ab-test: Unknown option '--out'/);
+    expect(r.stderr).toContain("Run 'curio ab-test --help' for its options.");
+    expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+  });
+
   it('an unknown command lists the commands', () => {
     const r = curio('retrian');
     expect(r.status).toBe(1);
