@@ -17,20 +17,24 @@ const CLICKS: [number, number, number][] = [
   [3, 0, 5], [3, 3, 5],
 ];
 
+/** A features DB holding just the table the SQL reads, with these (user, item, epoch ms) clicks, attached as `feat`. */
+async function clickLog(prefix: string, clicks: [number, number, number][]): Promise<{ root: string; db: Database }> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const feat = await openDatabase(join(root, 'feat.duckdb'));
+  await feat.connection.run('CREATE TABLE behaviours (user_idx INTEGER, item_idx INTEGER, ts TIMESTAMP, session_key VARCHAR, period VARCHAR)');
+  const values = clicks.map(([u, i, ts]) => `(${u}, ${i}, epoch_ms(${ts}::BIGINT), 's${u}', 'train')`);
+  await feat.connection.run(`INSERT INTO behaviours VALUES ${values.join(', ')}`);
+  feat.close();
+  const db = await openDatabase(':memory:');
+  await attachDatabase(db.connection, join(root, 'feat.duckdb'), 'feat');
+  return { root, db };
+}
+
 describe('item-CF recomputed up to a moment (sql/retrieval/item_cf_until.sql)', () => {
   let root: string;
   let db: Database;
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'curio-itemcf-'));
-    // A features DB holding just the table the SQL reads.
-    const feat = await openDatabase(join(root, 'feat.duckdb'));
-    await feat.connection.run('CREATE TABLE behaviours (user_idx INTEGER, item_idx INTEGER, ts TIMESTAMP, session_key VARCHAR, period VARCHAR)');
-    for (const [u, i, d] of CLICKS) {
-      await feat.connection.run(`INSERT INTO behaviours VALUES (${u}, ${i}, epoch_ms(${day(d)}::BIGINT), 's${u}', 'train')`);
-    }
-    feat.close();
-    db = await openDatabase(':memory:');
-    await attachDatabase(db.connection, join(root, 'feat.duckdb'), 'feat');
+    ({ root, db } = await clickLog('curio-itemcf-', CLICKS.map(([u, i, d]) => [u, i, day(d)])));
   });
   afterAll(() => {
     db.close();
@@ -88,26 +92,20 @@ describe('item-CF in TypeScript against its specification, sql/retrieval/item_cf
   const since = T0;
   const until = day(20);
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'curio-itemcf-spec-'));
-    const feat = await openDatabase(join(root, 'feat.duckdb'));
-    await feat.connection.run('CREATE TABLE behaviours (user_idx INTEGER, item_idx INTEGER, ts TIMESTAMP, session_key VARCHAR, period VARCHAR)');
     // A random log with skewed item popularity, repeated clicks, light and heavy users, and clicks
     // on both sides of the window.
     let seed = 12345;
     const rand = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
-    const values: string[] = [];
+    const clicks: [number, number, number][] = [];
     for (let u = 0; u < 150; u++) {
-      const clicks = 1 + Math.floor(rand() ** 2 * 25);
-      for (let c = 0; c < clicks; c++) {
+      const count = 1 + Math.floor(rand() ** 2 * 25);
+      for (let c = 0; c < count; c++) {
         const item = Math.floor(rand() ** 1.5 * 120);
         const d = Math.floor(rand() * 24) - 2;
-        values.push(`(${u}, ${item}, epoch_ms(${day(d, 1 + (c % 20))}::BIGINT), 's${u}', 'train')`);
+        clicks.push([u, item, day(d, 1 + (c % 20))]);
       }
     }
-    await feat.connection.run(`INSERT INTO behaviours VALUES ${values.join(', ')}`);
-    feat.close();
-    db = await openDatabase(':memory:');
-    await attachDatabase(db.connection, join(root, 'feat.duckdb'), 'feat');
+    ({ root, db } = await clickLog('curio-itemcf-spec-', clicks));
   });
   afterAll(() => {
     db.close();
