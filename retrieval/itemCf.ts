@@ -101,13 +101,43 @@ export function coClickNeighbours(users: ArrayLike<number>, items: ArrayLike<num
   return out;
 }
 
+/** The value at index m of `a` sorted ascending (quickselect; reorders `a`). */
+export function nthSmallest(a: Float64Array, m: number): number {
+  if (!(Number.isInteger(m) && m >= 0 && m < a.length)) throw new Error(`index ${m} is outside 0..${a.length - 1}`);
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const x = a[lo] as number;
+    const y = a[(lo + hi) >> 1] as number;
+    const z = a[hi] as number;
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z)); // median of three
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        const tmp = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = tmp;
+        i++;
+        j--;
+      }
+    }
+    // Now a[lo..j] <= pivot <= a[i..hi], and every slot between j and i holds the pivot.
+    if (m <= j) hi = j;
+    else if (m >= i) lo = i;
+    else return a[m] as number;
+  }
+  return a[m] as number;
+}
+
 /** The `topK` best (score desc, index asc) of candidates[q] with score[q]. */
 function bestNeighbours(candidates: Int32Array, score: Float64Array, topK: number): NeighbourList {
   const t = candidates.length;
-  // A numeric sort of the scores finds the cut-off; only candidates at or above it get the (slower)
-  // comparator sort.
-  let cutoff = -Infinity;
-  if (t > topK) cutoff = (Float64Array.from(score).sort()[t - topK] as number);
+  // Selection finds the cut-off (the topK-th largest score) in linear time; only candidates at or
+  // above it get the comparator sort.
+  const cutoff = t > topK ? nthSmallest(Float64Array.from(score), t - topK) : -Infinity;
   const kept: number[] = [];
   for (let q = 0; q < t; q++) if ((score[q] as number) >= cutoff) kept.push(q);
   kept.sort((a, b) => (score[b] as number) - (score[a] as number) || (candidates[a] as number) - (candidates[b] as number));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachDatabase, openDatabase, runSqlFile, type Database } from '../../platform/duckdb';
-import { coClickNeighbours, ItemCf } from '../../retrieval/itemCf';
+import { coClickNeighbours, ItemCf, nthSmallest } from '../../retrieval/itemCf';
 import { PopularItems } from '../../retrieval/popularFallback';
 
 const DAY = 86_400_000;
@@ -144,5 +144,25 @@ describe('item-CF in TypeScript against its specification, sql/retrieval/item_cf
     expect(() => coClickNeighbours([0, 0], [1, 1], 5)).toThrow(/not distinct and sorted/);
     expect(() => coClickNeighbours([0], [0, 1], 5)).toThrow(/1 users but 2 items/);
     expect(() => coClickNeighbours([0], [0], 0)).toThrow(/positive integer/);
+  });
+});
+
+describe('nthSmallest (the cut-off of the top-K selection)', () => {
+  it('returns the value a sort puts at each index, with ties and sorted or reversed input', () => {
+    let seed = 99;
+    const rand = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    for (const n of [1, 2, 3, 7, 50, 201]) {
+      const inputs = [
+        Float64Array.from({ length: n }, rand),
+        Float64Array.from({ length: n }, () => Math.floor(rand() * 4)), // many ties
+        Float64Array.from({ length: n }, (_, i) => i),
+        Float64Array.from({ length: n }, (_, i) => n - i),
+      ];
+      for (const input of inputs) {
+        const sorted = Float64Array.from(input).sort();
+        for (let m = 0; m < n; m++) expect(nthSmallest(Float64Array.from(input), m)).toBe(sorted[m]);
+      }
+    }
+    expect(() => nthSmallest(new Float64Array(3), 3)).toThrow(/outside 0..2/);
   });
 });
