@@ -48,7 +48,6 @@ async function itemCfSideBySide(featuresDb: string, topK: number): Promise<Recor
   }
 }
 
-
 async function main(): Promise<void> {
   const scale = process.argv[2] ?? 'small';
   if (!isScaleName(scale)) throw new Error(`unknown scale ${scale}`);
