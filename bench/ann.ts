@@ -1,5 +1,5 @@
 /**
- * npm run bench:ann [-- --scales small,medium,large --queries N --ask any,own --hnsw --k 50 --batch 64 --seconds 2]
+ * npm run bench:ann [-- --scales small,medium,large --queries N --ask any,own --hnsw --k 50 --batch 64 --seconds 2 --methods 'offset IVF,per-cat IVF']
  *
  * Constrained retrieval at equal recall. The requirement: "The offset trick with IVF and HNSW against
  * per-category indexes (flat and IVF) and IDSelector filtering, at recall@50 ≥ 0.95 per category and
@@ -10,7 +10,11 @@
  * Methods (d = 64, the 12 categories and shares of bench/categorisedVectors.ts; small 20k, medium
  * 100k, large 500k items):
  *   offset Flat        ConstrainedIndex over [x̂ ; M·e_c], factory 'Flat' (exact; no knob)
- *   offset IVF         ConstrainedIndex, 'IVF<nlist>,Flat', nlist ≈ 4·√n; knob nprobe
+ *   offset IVF         ConstrainedIndex, 'IVF<nlist>,Flat' with per-category lists (its default): one k-means
+ *                      per category, nlist = the per-cat IVF lists in all (Σ_c nlist_c), shared out by √n_c (the
+ *                      same split); lists hold x̂ only, a constrained query probes its category's lists; knob nprobe
+ *   offset IVF joint   ConstrainedIndex, 'IVF<nlist>,Flat', ivfLists 'joint': the offset layout [x̂ ; M·e_c] with
+ *                      Faiss's k-means over everything, nlist ≈ 4·√n (what "offset IVF" was before); knob nprobe
  *   offset HNSW32      ConstrainedIndex, 'HNSW32'; knob efSearch
  *   per-cat Flat       one flat IP index per category; an unconstrained query asks all 12 and merges
  *   per-cat IVF        one 'IVF<nlist_c>,Flat' per category, nlist_c ≈ 4·√n_c; knob nprobe (same for all); unconstrained: all 12, merged
@@ -62,6 +66,8 @@ const TARGET = 0.95;
 const SCALES: Record<string, number> = { small: 20_000, medium: 100_000, large: 500_000 };
 /** Per-category recall queries by default; large takes half (its brute-force truth and sweeps cost 25x small's). */
 const DEFAULT_QUERIES = 100;
+/** The methods compared, in the order they run (--methods picks some). */
+const METHOD_NAMES = ['offset Flat', 'offset IVF', 'offset IVF joint', 'offset HNSW32', 'per-cat Flat', 'per-cat IVF', 'IDSel Flat', 'IDSel IVF'];
 
 const NPROBE_GRID = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024, 1280, 1536, 2048, 2560, 3072, 4096];
 /** Up to 2048 = 40·K: past that an HNSW search costs more than scanning a medium catalogue. */
@@ -186,10 +192,14 @@ interface Catalogue {
   members: Map<string, Int32Array>;
 }
 
-function offsetMethod(cat: Catalogue, name: string, factory: string, knobName?: 'nprobe' | 'efSearch'): Method {
+function offsetMethod(cat: Catalogue, name: string, factory: string, knobName?: 'nprobe' | 'efSearch', ivfLists?: 'category' | 'joint'): Method {
   const [index, buildSeconds] = seconds(() =>
-    ConstrainedIndex.build({ dim: DIM, vectors: cat.unit, itemIds: cat.itemIds, itemCategories: cat.itemCategories, categories: cat.categories }, { factory }),
+    ConstrainedIndex.build(
+      { dim: DIM, vectors: cat.unit, itemIds: cat.itemIds, itemCategories: cat.itemCategories, categories: cat.categories },
+      { factory, ...(ivfLists ? { ivfLists } : {}) },
+    ),
   );
+  if (ivfLists === 'category' && !index.partitionedLists) throw new Error(`${name}: the ${factory} index did not get per-category lists`);
   const nlist = /^IVF(\d+)/.exec(factory)?.[1];
   return {
     name,
@@ -445,6 +455,8 @@ interface Options {
   budget: number;
   asks: Ask[];
   hnsw: boolean;
+  /** Only these methods (by name); all when undefined. */
+  methods?: string[];
 }
 
 function benchScale(scale: string, o: Options): ScaleResult {
@@ -500,15 +512,22 @@ function benchScale(scale: string, o: Options): ScaleResult {
     return { ask, perCategory, mixed, truth };
   });
 
-  const builders: (() => Method)[] = [
-    () => offsetMethod(cat, 'offset Flat', 'Flat'),
-    () => offsetMethod(cat, 'offset IVF', `IVF${nlistFor(n)},Flat`, 'nprobe'),
-    ...(o.hnsw ? [() => offsetMethod(cat, 'offset HNSW32', 'HNSW32', 'efSearch')] : []),
-    () => perCategoryMethod(cat, false),
-    () => perCategoryMethod(cat, true),
-    () => idSelectorMethod(cat, false),
-    () => idSelectorMethod(cat, true),
-  ];
+  const builders = (
+    [
+      ['offset Flat', () => offsetMethod(cat, 'offset Flat', 'Flat')],
+      // As many lists as per-cat IVF has in all, one k-means per category (the default ivfLists).
+      ['offset IVF', () => offsetMethod(cat, 'offset IVF', `IVF${categories.reduce((a, c) => a + nlistFor((cat.members.get(c) as Int32Array).length), 0)},Flat`, 'nprobe', 'category')],
+      // Before: Faiss's k-means over all extended vectors, nlist for the whole catalogue.
+      ['offset IVF joint', () => offsetMethod(cat, 'offset IVF joint', `IVF${nlistFor(n)},Flat`, 'nprobe', 'joint')],
+      ...(o.hnsw ? [['offset HNSW32', () => offsetMethod(cat, 'offset HNSW32', 'HNSW32', 'efSearch')] as const] : []),
+      ['per-cat Flat', () => perCategoryMethod(cat, false)],
+      ['per-cat IVF', () => perCategoryMethod(cat, true)],
+      ['IDSel Flat', () => idSelectorMethod(cat, false)],
+      ['IDSel IVF', () => idSelectorMethod(cat, true)],
+    ] as const
+  )
+    .filter(([name]) => o.methods === undefined || o.methods.includes(name))
+    .map(([, build]) => build);
   const rows: Row[] = [];
   const timings: { row: Row; m: Method; set: QuerySet; value: number | undefined }[] = [];
   const loadBefore = loadavg()[0] as number;
@@ -665,7 +684,11 @@ function printResults(results: Map<string, ScaleResult>, o: Options): void {
 function runChild(scale: string, o: Options): Promise<ScaleResult> {
   // As curio serve runs: Faiss (OpenMP) and OpenBLAS single-threaded unless the caller says otherwise.
   const env = { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1', OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? '1' };
-  const args = ['--child', scale, '--queries', String(o.queriesPerCategory), '--k', String(o.k), '--batch', String(o.batch), '--seconds', String(o.budget), '--ask', o.asks.join(','), ...(o.hnsw ? ['--hnsw'] : [])];
+  const args = [
+    '--child', scale, '--queries', String(o.queriesPerCategory), '--k', String(o.k), '--batch', String(o.batch), '--seconds', String(o.budget), '--ask', o.asks.join(','),
+    ...(o.hnsw ? ['--hnsw'] : []),
+    ...(o.methods ? ['--methods', o.methods.join(',')] : []),
+  ];
   const proc = fork(__filename, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     let result: ScaleResult | undefined;
@@ -684,6 +707,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '2' },
       ask: { type: 'string', default: 'any,own' },
       hnsw: { type: 'boolean', default: false },
+      methods: { type: 'string' },
       child: { type: 'string' },
     },
   });
@@ -696,7 +720,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(queries) || queries < 1) throw new Error('--queries must be a positive integer');
   const asks = values.ask.split(',').filter(Boolean);
   for (const a of asks) if (a !== 'any' && a !== 'own') throw new Error(`--ask takes any and/or own, got ${a}`);
-  const base: Options = { queriesPerCategory: queries, k, batch, budget, asks: asks as Ask[], hnsw: values.hnsw };
+  const methods = values.methods?.split(',').filter(Boolean);
+  for (const m of methods ?? []) if (!METHOD_NAMES.includes(m)) throw new Error(`--methods: unknown method '${m}' (known: ${METHOD_NAMES.join(', ')})`);
+  const base: Options = { queriesPerCategory: queries, k, batch, budget, asks: asks as Ask[], hnsw: values.hnsw, ...(methods ? { methods } : {}) };
   if (values.child) {
     process.send?.(benchScale(values.child, base));
     return;

@@ -71,6 +71,7 @@ const IndexSchema = section<ConstrainedIndexOptions>(
     factory: z.string().regex(/^[A-Za-z0-9_,.]+$/, { error: "must be a Faiss factory string such as 'Flat', 'IVF256,Flat' or 'HNSW32'" }).optional(),
     searchParameters: z.record(z.string(), z.number()).optional(),
     trainRows: positiveInt().optional(),
+    ivfLists: oneOf(['category', 'joint']).optional(),
   },
   DEFAULT_AB.index,
 );

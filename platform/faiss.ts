@@ -172,6 +172,47 @@ export class VectorIndex {
     );
   }
 
+  /**
+   * Sets the coarse centroids (nlist rows) of an untrained 'IVF<nlist>,Flat' index, which then
+   * counts as trained: lists chosen by the caller (one k-means per partition of the data, say)
+   * instead of one k-means over everything.
+   */
+  setIvfCentroids(centroids: Float32Array): void {
+    const m = checkedMatrix(centroids, this.dimension, 'setIvfCentroids');
+    callFaiss(`cannot set the coarse centroids of "${this.description}"`, () => this.index.ivfSetCentroids(m));
+  }
+
+  /** The coarse centroids of an IVF index (nlist rows of the index's dimension). */
+  ivfCentroids(): Float32Array {
+    return callFaiss(`cannot read the coarse centroids of "${this.description}"`, () => this.index.ivfCentroids());
+  }
+
+  /**
+   * IVF search probing only among `lists` (list numbers 0..nlist-1): each query's nprobe nearest of
+   * them, then Faiss's search of those lists. Equal to `search` whenever a query's nprobe nearest
+   * lists overall are among `lists`; cheaper by the centroids it does not score.
+   */
+  searchWithinLists(queries: Float32Array, k: number, lists: Float64Array, ids?: Ids): SearchResult {
+    const q = checkedMatrix(queries, this.dimension, 'searchWithinLists');
+    requirePositiveInteger(k, 'k');
+    const among = ids === undefined || types.isFloat64Array(ids) || types.isBigInt64Array(ids) ? ids : checkedIds(ids as readonly number[]);
+    return callFaiss(`searchWithinLists in "${this.description}" failed`, () =>
+      among === undefined ? this.index.ivfSearchWithin(q, k, lists) : this.index.ivfSearchWithin(q, k, lists, among),
+    );
+  }
+
+  /** For every row, the nearest of `lists` (list numbers) by the index's coarse metric. */
+  assignWithinLists(x: Float32Array, lists: Float64Array): Float64Array {
+    const m = checkedMatrix(x, this.dimension, 'assignWithinLists');
+    return callFaiss(`assignWithinLists in "${this.description}" failed`, () => this.index.ivfAssignWithin(m, lists));
+  }
+
+  /** Appends rows to the IVF lists named (one list number per row) instead of each row's nearest list; labels as add. */
+  addToLists(x: Float32Array, lists: Float64Array): void {
+    const m = checkedMatrix(x, this.dimension, 'addToLists');
+    callFaiss(`addToLists to "${this.description}" failed`, () => this.index.ivfAddPreassigned(m, lists));
+  }
+
   /** Faiss's own file format: readable by VectorIndex.read and by Python's faiss.read_index. */
   write(path: string): void {
     callFaiss(`cannot write Faiss index to ${path}`, () => this.index.write(path));

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VectorIndex, type Ids, type SearchResult } from '../platform/faiss';
+import { kmeans, VectorIndex, type Ids, type SearchResult } from '../platform/faiss';
 import { CurioError } from '../platform/errors';
 
 /**
@@ -36,8 +36,20 @@ export interface ConstrainedIndexOptions {
   factory?: string;
   /** Search-time knobs, e.g. { nprobe: 16 } for IVF or { efSearch: 128 } for HNSW. */
   searchParameters?: Record<string, number>;
-  /** Rows used to train indexes that need training (IVF); default all rows up to 100k, evenly strided. */
+  /**
+   * Rows used to train indexes that need training (IVF); default all rows up to 100k, evenly
+   * strided (per-category lists: up to 256 per list, as Faiss trains an IVF).
+   */
   trainRows?: number;
+  /**
+   * 'IVF<nlist>,Flat' only: how the lists are made. 'category' (default): one k-means per category,
+   * the nlist lists shared out by √(category size), every item filed under its own category's
+   * nearest list; the lists hold the plain unit vectors (no category part: within a list of one
+   * category it would add the same M to every score) and a constrained query probes its category's
+   * lists only (see listCategory). 'joint': the offset trick as with Flat, Faiss's own k-means over
+   * every extended vector.
+   */
+  ivfLists?: 'category' | 'joint';
 }
 
 /** The results of one query, best first. */
@@ -92,6 +104,11 @@ export interface ConstrainedIndexMap {
   itemIds: string[];
   /** item_idx → position in `categories`. */
   itemCategory: number[];
+  /**
+   * An IVF with per-category lists ('ivfLists: category'): list number → position in `categories`.
+   * The Faiss index then holds the plain unit vectors (dimension `dim`, no category part).
+   */
+  ivfListCategory?: number[];
 }
 
 export const INDEX_FILE = 'items.faiss';
@@ -163,10 +180,38 @@ export class ConstrainedIndex {
     /** item_idx → position in `categories`. */
     private itemCategory: Uint16Array,
     private knobs: Record<string, number>,
+    /**
+     * Per-category IVF lists: list number → category. Undefined for the offset layout (Flat, HNSW,
+     * 'joint' IVF), where the Faiss index holds [x̂ ; M·e_c] and a query carries its category part.
+     */
+    private readonly listCategory?: Uint16Array,
   ) {
     this.categoryPos = new Map(categories.map((c, i) => [c, i]));
     this.categoryCounts = new Int32Array(categories.length);
     for (const c of itemCategory) this.categoryCounts[c]!++;
+    if (listCategory) {
+      const lists: number[][] = categories.map(() => []);
+      listCategory.forEach((c, l) => lists[c]!.push(l));
+      this.categoryLists = lists.map((l) => Float64Array.from(l));
+    }
+  }
+
+  /**
+   * The list numbers of each category (per-category lists only). A constrained query probes its
+   * nprobe nearest lists of its own category (searchWithinLists), scoring only that category's
+   * centroids: the work of one IVF per category, from one index that also answers unconstrained
+   * queries (plain search over every list).
+   */
+  private readonly categoryLists: readonly Float64Array[] | undefined;
+
+  /** Whether constrained queries probe only their category's IVF lists (diagnostics and tests). */
+  get partitionedLists(): boolean {
+    return this.categoryLists !== undefined;
+  }
+
+  /** The width of the vectors Faiss holds: the unit vector, plus one dimension per category in the offset layout. */
+  private get width(): number {
+    return this.listCategory ? this.dim : this.dim + this.categories.length;
   }
 
   /** The search-time knobs in force (saved with the index). */
@@ -229,17 +274,28 @@ export class ConstrainedIndex {
     for (let i = 0; i < n; i++) maxNorm = Math.max(maxNorm, Math.sqrt(sumSquares(unit, i * dim, dim)));
     const offset = deriveOffset(maxNorm, dim, categories.length);
 
+    const factory = opts.factory ?? 'Flat';
+    const nlist = Number(/^IVF(\d+),Flat$/.exec(factory)?.[1] ?? 0);
+    const perCategory = nlist > 0 && (opts.ivfLists ?? 'category') === 'category' ? shareLists(nlist, countsOf(itemCategory, categories.length)) : undefined;
+    const params = { ...(opts.searchParameters ?? {}) };
+    if (perCategory) {
+      const index = VectorIndex.fromFactory(dim, factory, 'ip');
+      const { centroids, listCategory } = categoryCentroids(unit, dim, itemCategory, perCategory, opts.trainRows);
+      index.setIvfCentroids(centroids);
+      index.addToLists(unit, listsWithinCategories(index, unit, dim, itemCategory, listCategory));
+      for (const [name, value] of Object.entries(params)) index.setSearchParameter(name, value);
+      return new ConstrainedIndex(index, dim, offset, factory, categories, [...itemIds], itemCategory, params, listCategory);
+    }
+
     const width = dim + categories.length;
     const extended = new Float32Array(n * width);
     for (let i = 0; i < n; i++) {
       extended.set(unit.subarray(i * dim, (i + 1) * dim), i * width);
       extended[i * width + dim + (itemCategory[i] as number)] = offset;
     }
-    const factory = opts.factory ?? 'Flat';
     const index = VectorIndex.fromFactory(width, factory, 'ip');
     if (!index.isTrained) index.train(strideSample(extended, width, opts.trainRows ?? 100_000));
     index.add(extended);
-    const params = { ...(opts.searchParameters ?? {}) };
     for (const [name, value] of Object.entries(params)) index.setSearchParameter(name, value);
     const built = new ConstrainedIndex(index, dim, offset, factory, categories, [...itemIds], itemCategory, params);
     if (factory === 'Flat') built.rows = extended;
@@ -268,9 +324,18 @@ export class ConstrainedIndex {
     } catch (err) {
       throw new ConstrainedIndexError((err as Error).message, { cause: err });
     }
-    const width = map.dim + map.categories.length;
+    const listCategory = map.ivfListCategory === undefined ? undefined : Uint16Array.from(map.ivfListCategory);
+    const width = listCategory ? map.dim : map.dim + map.categories.length;
     if (index.dimension !== width) {
-      throw new ConstrainedIndexError(`${indexPath} has dimension ${index.dimension}; ${mapPath} says ${map.dim} + ${map.categories.length} categories`);
+      throw new ConstrainedIndexError(
+        `${indexPath} has dimension ${index.dimension}; ${mapPath} says ${map.dim}${listCategory ? ' (per-category lists)' : ` + ${map.categories.length} categories`}`,
+      );
+    }
+    if (listCategory) {
+      const nlist = index.ivfCentroids().length / map.dim;
+      if (listCategory.length !== nlist || listCategory.some((c) => c >= map.categories.length)) {
+        throw new ConstrainedIndexError(`${mapPath} names the categories of ${listCategory.length} IVF lists; ${indexPath} has ${nlist}`);
+      }
     }
     if (index.ntotal !== map.itemIds.length || map.itemCategory.length !== map.itemIds.length) {
       throw new ConstrainedIndexError(`${indexPath} holds ${index.ntotal} vectors; ${mapPath} maps ${map.itemIds.length} items`);
@@ -285,6 +350,7 @@ export class ConstrainedIndex {
       map.itemIds,
       Uint16Array.from(map.itemCategory),
       map.searchParameters,
+      listCategory,
     );
   }
 
@@ -305,18 +371,17 @@ export class ConstrainedIndex {
     }
     const cats = input.itemCategories.map((c) => this.requireCategory(c));
     const unit = normaliseRows(input.vectors, this.dim, (row) => `item ${input.itemIds[row]}`);
-    const width = this.dim + this.categories.length;
-    const extended = new Float32Array(n * width);
-    for (let i = 0; i < n; i++) {
-      extended.set(unit.subarray(i * this.dim, (i + 1) * this.dim), i * width);
-      extended[i * width + this.dim + (cats[i] as number)] = this.offset;
-    }
-    this.index.add(extended);
-    if (this.rows) {
-      const rows = new Float32Array(this.rows.length + extended.length);
-      rows.set(this.rows);
-      rows.set(extended, this.rows.length);
-      this.rows = rows;
+    if (this.listCategory) {
+      this.index.addToLists(unit, listsWithinCategories(this.index, unit, this.dim, Uint16Array.from(cats), this.listCategory));
+    } else {
+      const width = this.width;
+      const extended = new Float32Array(n * width);
+      for (let i = 0; i < n; i++) {
+        extended.set(unit.subarray(i * this.dim, (i + 1) * this.dim), i * width);
+        extended[i * width + this.dim + (cats[i] as number)] = this.offset;
+      }
+      this.index.add(extended);
+      this.appendRows(extended);
     }
     const grown = new Uint16Array(this.itemCategory.length + n);
     grown.set(this.itemCategory);
@@ -324,6 +389,15 @@ export class ConstrainedIndex {
     this.itemCategory = grown;
     (this.itemIds as string[]).push(...input.itemIds);
     for (const c of cats) this.categoryCounts[c]!++;
+  }
+
+  /** Keeps an exact index's copy of its rows in step with Faiss's. */
+  private appendRows(extended: Float32Array): void {
+    if (!this.rows) return;
+    const rows = new Float32Array(this.rows.length + extended.length);
+    rows.set(this.rows);
+    rows.set(extended, this.rows.length);
+    this.rows = rows;
   }
 
   /**
@@ -337,7 +411,7 @@ export class ConstrainedIndex {
     if (this.factory !== 'Flat') return;
     if (vectors.length !== this.size * this.dim) throw new ConstrainedIndexError(`${vectors.length / this.dim} item vectors for an index of ${this.size} items`);
     const unit = normaliseRows(vectors, this.dim, (row) => `item ${row} (${this.itemIds[row]})`);
-    const width = this.dim + this.categories.length;
+    const width = this.width;
     const rows = new Float32Array(this.size * width);
     for (let i = 0; i < this.size; i++) {
       rows.set(unit.subarray(i * this.dim, (i + 1) * this.dim), i * width);
@@ -399,7 +473,7 @@ export class ConstrainedIndex {
     }
     const wanted = specs.map((s) => (s.category === null ? -1 : this.requireCategory(s.category)));
     const extended = this.extendQueries(specs.map((s) => s.query), wanted);
-    const width = this.dim + this.categories.length;
+    const width = this.width;
     const out: ConstrainedHits[] = new Array(specs.length);
     const memberships = new Map<Ids, Membership>();
     const dense: number[] = [];
@@ -474,6 +548,10 @@ export class ConstrainedIndex {
     }
     for (const [among, byK] of groups) {
       for (const [k, qs] of byK) {
+        if (this.categoryLists) {
+          this.searchPartitioned(extended, width, k, qs, wanted, among, out);
+          continue;
+        }
         if (qs.length < FAISS_BLAS_THRESHOLD) {
           for (const q of qs) out[q] = this.searchWith(extended.subarray(q * width, (q + 1) * width), 1, k, [wanted[q] as number], among)[0] as ConstrainedHits;
           continue;
@@ -486,6 +564,46 @@ export class ConstrainedIndex {
       }
     }
     return out;
+  }
+
+  /** Queries of one k (and subset) on per-category lists: each constrained group probes its category's lists only. */
+  private searchPartitioned(
+    queries: Float32Array,
+    width: number,
+    k: number,
+    qs: readonly number[],
+    wanted: readonly number[],
+    among: Ids | undefined,
+    out: ConstrainedHits[],
+  ): void {
+    const lists = this.categoryLists as readonly Float64Array[];
+    const byCategory = new Map<number, number[]>();
+    for (const q of qs) pushTo(byCategory, wanted[q] as number, q);
+    const ids = among;
+    for (const [c, group] of byCategory) {
+      const rows = group.length === 1 ? queries.subarray((group[0] as number) * width, ((group[0] as number) + 1) * width) : new Float32Array(group.length * width);
+      if (group.length > 1) group.forEach((q, j) => rows.set(queries.subarray(q * width, (q + 1) * width), j * width));
+      const own = c >= 0 ? lists[c] : undefined;
+      let res: SearchResult;
+      if (own !== undefined && own.length > 0) res = this.index.searchWithinLists(rows, k, own, ids);
+      else if (c < 0) res = ids === undefined ? this.index.search(rows, k) : this.index.searchSubset(rows, k, ids);
+      else {
+        // A category without lists of its own (no items when the index was built): its later items
+        // sit in other categories' lists, so every list is searched among its members only.
+        const members = this.membersOf(c).filter((i) => ids === undefined || this.membershipOf(ids, new Map()).bits[i] === 1);
+        res = this.index.searchSubset(rows, k, members);
+      }
+      group.forEach((q, j) => (out[q] = this.hitsOf(res, j * k, k, k, c, undefined)));
+    }
+  }
+
+  /** The item_idx of one category (a scan: only for categories without lists, which hold just items added after the build). */
+  private membersOf(c: number): Float64Array {
+    const out: number[] = [];
+    this.itemCategory.forEach((x, i) => {
+      if (x === c) out.push(i);
+    });
+    return Float64Array.from(out);
   }
 
   private searchWith(rows: Float32Array, nq: number, k: number, wanted: readonly number[], among: Ids | undefined): ConstrainedHits[] {
@@ -517,7 +635,8 @@ export class ConstrainedIndex {
       labels[at] = label;
       raw[at] = distance;
     }
-    const bonus = c >= 0 ? this.offset : 0;
+    // Per-category lists hold plain unit vectors: no offset to take off.
+    const bonus = c >= 0 && !this.listCategory ? this.offset : 0;
     const scores = new Float32Array(n);
     for (let r = 0; r < n; r++) scores[r] = (raw[r] as number) - bonus;
     return { itemIdx: labels.slice(0, n), scores, requested: k, shortfall: k - n };
@@ -541,7 +660,7 @@ export class ConstrainedIndex {
       return known;
     }
     const rows = this.rows as Float32Array;
-    const width = this.dim + this.categories.length;
+    const width = this.width;
     const ids = distinctIds(among);
     const sub = new Float32Array(ids.length * width);
     // Runs of consecutive ids are copied in one native call each: a live set is rebuilt at every
@@ -607,7 +726,7 @@ export class ConstrainedIndex {
 
   /** The extended query Faiss sees: normalised q, then 1 on the requested category (none for -1). */
   private extendQueries(queries: readonly Float32Array[], categories: readonly number[]): Float32Array {
-    const width = this.dim + this.categories.length;
+    const width = this.width;
     const out = new Float32Array(queries.length * width);
     queries.forEach((q, i) => {
       if (q.length !== this.dim) {
@@ -615,7 +734,7 @@ export class ConstrainedIndex {
       }
       out.set(normaliseRows(q, this.dim, () => `query ${i}`), i * width);
       const c = categories[i] as number;
-      if (c >= 0) out[i * width + this.dim + c] = 1;
+      if (c >= 0 && !this.listCategory) out[i * width + this.dim + c] = 1;
     });
     return out;
   }
@@ -645,6 +764,7 @@ export class ConstrainedIndex {
       categories: [...this.categories],
       itemIds: [...this.itemIds],
       itemCategory: Array.from(this.itemCategory),
+      ...(this.listCategory ? { ivfListCategory: Array.from(this.listCategory) } : {}),
     };
     // Written last and renamed into place: a reader never pairs a new map with an old index.
     writeFileSync(`${mapFile}.tmp`, JSON.stringify(map));
@@ -704,3 +824,127 @@ function strideSample(x: Float32Array, width: number, maxRows: number): Float32A
   return out;
 }
 
+
+function countsOf(itemCategory: Uint16Array, categories: number): Int32Array {
+  const counts = new Int32Array(categories);
+  for (const c of itemCategory) counts[c]!++;
+  return counts;
+}
+
+/** Faiss's k-means wants at least this many training points per centroid (it warns below). */
+const MIN_POINTS_PER_LIST = 39;
+/** Faiss's default cap on k-means training points per centroid, and the iterations an IVF trains its lists with (Level1Quantizer). */
+const MAX_POINTS_PER_LIST = 256;
+const IVF_KMEANS_ITERATIONS = 10;
+
+/**
+ * nlist lists shared out among the categories in proportion to √(items), by largest remainder: at
+ * least one per non-empty category, and at most one per 39 of its items (Faiss's minimum for
+ * k-means) while the other categories can take the rest, then at most one per item. √ because a
+ * constrained query's cost is its category's centroids plus the lists it scans, L + nprobe·n_c / L,
+ * least at L ∝ √n_c: the rule (≈ 4·√n lists, at most n/39) an index per category would follow.
+ * Undefined when nlist cannot give every non-empty category a list, or exceeds the items (the
+ * caller then trains jointly).
+ */
+export function shareLists(nlist: number, counts: Int32Array): Int32Array | undefined {
+  const cats = [...counts.keys()].filter((c) => (counts[c] as number) > 0);
+  const items = cats.reduce((a, c) => a + (counts[c] as number), 0);
+  if (cats.length === 0 || nlist < cats.length || nlist > items) return undefined;
+  const share = new Int32Array(counts.length);
+  for (const c of cats) share[c] = 1;
+  let left = nlist - cats.length;
+  for (const cap of [(c: number) => Math.max(1, Math.floor((counts[c] as number) / MIN_POINTS_PER_LIST)), (c: number) => counts[c] as number]) {
+    left = fillUpTo(share, cats, (c) => Math.sqrt(counts[c] as number), cap, left);
+  }
+  return share;
+}
+
+/** Gives `left` more lists to `cats` by weight, none beyond its cap; largest remainder, ties to the lower category. Returns what could not be given. */
+function fillUpTo(share: Int32Array, cats: readonly number[], weight: (c: number) => number, cap: (c: number) => number, left: number): number {
+  while (left > 0) {
+    const open = cats.filter((c) => (share[c] as number) < cap(c));
+    if (open.length === 0) return left;
+    const wsum = open.reduce((a, c) => a + weight(c), 0);
+    const want = open.map((c) => Math.min(cap(c) - (share[c] as number), (left * weight(c)) / wsum));
+    let given = 0;
+    open.forEach((c, i) => {
+      const whole = Math.floor(want[i] as number);
+      share[c] = (share[c] as number) + whole;
+      given += whole;
+    });
+    let rest = left - given;
+    const byRemainder = open
+      .map((c, i) => ({ c, r: (want[i] as number) - Math.floor(want[i] as number) }))
+      .filter(({ c }) => (share[c] as number) < cap(c))
+      .sort((a, b) => b.r - a.r || a.c - b.c);
+    for (const { c } of byRemainder) {
+      if (rest === 0) break;
+      share[c] = (share[c] as number) + 1;
+      rest--;
+    }
+    // Every open category at its cap, or every remainder zero with lists left: loop with the rest.
+    if (rest === left) return left;
+    left = rest;
+  }
+  return 0;
+}
+
+/**
+ * One k-means per category over its unit vectors, concatenated category by category: list numbers
+ * run through category 0's lists, then 1's, ... Trained as Faiss trains an inner-product IVF
+ * (spherical k-means, 10 iterations, at most 256 evenly strided rows per list), so each category's
+ * lists are the ones an IVF of that category alone would get; `trainRows`, when given, caps the
+ * rows in all, shared out by category size (at least one per list).
+ */
+function categoryCentroids(
+  unit: Float32Array,
+  dim: number,
+  itemCategory: Uint16Array,
+  lists: Int32Array,
+  trainRows: number | undefined,
+): { centroids: Float32Array; listCategory: Uint16Array } {
+  const n = itemCategory.length;
+  const members: number[][] = Array.from({ length: lists.length }, () => []);
+  for (let i = 0; i < n; i++) members[itemCategory[i] as number]!.push(i);
+  const nlist = lists.reduce((a, x) => a + x, 0);
+  const centroids = new Float32Array(nlist * dim);
+  const listCategory = new Uint16Array(nlist);
+  let at = 0;
+  for (let c = 0; c < lists.length; c++) {
+    const k = lists[c] as number;
+    if (k === 0) continue;
+    const ids = members[c] as number[];
+    const cap = trainRows === undefined ? Infinity : Math.max(k, Math.round((trainRows * ids.length) / n));
+    const take = Math.min(ids.length, MAX_POINTS_PER_LIST * k, cap);
+    const rows = new Float32Array(take * dim);
+    for (let r = 0; r < take; r++) {
+      const i = ids[Math.floor((r * ids.length) / take)] as number;
+      rows.set(unit.subarray(i * dim, (i + 1) * dim), r * dim);
+    }
+    centroids.set(kmeans(dim, k, rows, { spherical: true, niter: IVF_KMEANS_ITERATIONS, minPointsPerCentroid: 1 }).centroids, at * dim);
+    listCategory.fill(c, at, at + k);
+    at += k;
+  }
+  return { centroids, listCategory };
+}
+
+/**
+ * The list each row goes to: the nearest of its own category's lists; a category with no list
+ * (empty when the index was built) takes the nearest list of any category.
+ */
+function listsWithinCategories(index: VectorIndex, unit: Float32Array, dim: number, rowCategory: Uint16Array, listCategory: Uint16Array): Float64Array {
+  const out = new Float64Array(rowCategory.length);
+  const rowsOf = new Map<number, number[]>();
+  rowCategory.forEach((c, i) => pushTo(rowsOf, c, i));
+  const listsOf = new Map<number, number[]>();
+  listCategory.forEach((c, l) => pushTo(listsOf, c, l));
+  const every = Float64Array.from(listCategory.keys());
+  for (const [c, rows] of rowsOf) {
+    const own = listsOf.get(c);
+    const x = new Float32Array(rows.length * dim);
+    rows.forEach((i, r) => x.set(unit.subarray(i * dim, (i + 1) * dim), r * dim));
+    const assigned = index.assignWithinLists(x, own ? Float64Array.from(own) : every);
+    rows.forEach((i, r) => (out[i] = assigned[r] as number));
+  }
+  return out;
+}

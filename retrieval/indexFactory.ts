@@ -7,62 +7,68 @@ export interface IndexFactoryChoice {
   searchParameters: Record<string, number>;
 }
 
-/** Below this many items the offset index is exact ('Flat'). */
-export const EXACT_BELOW_ITEMS = 50_000;
+/** Below this many items the constrained index is exact ('Flat'). */
+export const EXACT_BELOW_ITEMS = 20_000;
 
-/** The smallest nprobe (on bench/ann.ts's grid) that reached the target, at bench/ann.ts's nlist (round(4·√items), at most items/39). */
-const MEASURED: readonly { items: number; nlist: number; nprobe: number }[] = [
-  { items: 20_000, nlist: 512, nprobe: 64 },
-  { items: 100_000, nlist: 1265, nprobe: 96 },
-  { items: 500_000, nlist: 2828, nprobe: 192 },
+/**
+ * The smallest nprobe (on bench/ann.ts's grid) that reached the target, and the largest category's
+ * lists it is a share of, for the per-category lists bench/ann.ts builds (nlist_c = nlistFor(n_c)).
+ */
+const MEASURED: readonly { items: number; largestCategoryLists: number; nprobe: number }[] = [
+  { items: 20_000, largestCategoryLists: 68, nprobe: 48 },
+  { items: 100_000, largestCategoryLists: 357, nprobe: 192 },
+  { items: 500_000, largestCategoryLists: 1059, nprobe: 512 },
 ];
 
 /**
- * The default Faiss factory of the constrained (offset) index for a catalogue of `items` items.
+ * The default Faiss factory of the constrained index for a catalogue with these category sizes.
  *
- * From `npm run bench:ann` (bench/ann.ts, run of 2 Dec 14:10, 2 shared
- * cores): synthetic d=64 vectors in 12 categories with the marketplace's shares; one Faiss thread,
- * as curio serve runs; every knob at the smallest grid value with recall@50 ≥ 0.95 for the worst
- * category AND for mixed traffic (1/3 unconstrained); 'any' traffic (a constrained query asks a
- * category drawn by share, independent of its vector: the harder kind). Mixed-stream q/s, one query
- * per call / 64 per call:
+ * From `npm run bench:ann -- --seconds 3` (bench/ann.ts, run of 4 Dec 04:20, 2 shared cores):
+ * synthetic d=64 vectors in 12 categories with the marketplace's shares; one Faiss thread, as curio
+ * serve runs; every knob at the smallest grid value with recall@50 ≥ 0.95 for the worst category AND
+ * for mixed traffic (1/3 unconstrained), tuned on half of the held-out queries and reported on the
+ * other half; 'any' traffic (a constrained query asks a category drawn by share, independent of its
+ * vector: the harder kind). q/s, one query per call / 64 per call:
  *
- *   items   offset Flat (exact)   offset IVF, nlist = round(4·√n)           offset HNSW32
- *   20k     1868 / 17687          IVF512,Flat  nprobe=64    5963 / 9739     efSearch=768: 790 / 656
- *   100k     390 /  4236          IVF1265,Flat nprobe=96    1882 / 2484     misses 0.95 at efSearch=2048 (0.913)
- *   500k      67 /   764          IVF2828,Flat nprobe=192    583 /  663     misses 0.95 at efSearch=2048 (0.902): 70 / 63 q/s
- *                                                                           (--scales large --hnsw --ask any; built in 392 s)
+ *   items  exact ('Flat', offset layout)    IVF with per-category lists                 constrained       mixed
+ *   20k    con 1,089 / 8,044;  mix 1,075 / 13,520   IVF507,Flat  nprobe=48    con 8,709 / 9,667;  mix 7,777 / 9,023
+ *   100k   con   188 / 1,875;  mix   218 /  3,205   IVF2559,Flat nprobe=192   con 2,339 / 2,842;  mix 2,125 / 2,506
+ *   500k   con    48 /   676;  mix    48 /    671   IVF9603,Flat nprobe=512   con   589 /   676;  mix   581 /   663
  *
  * So:
- *   - below EXACT_BELOW_ITEMS: 'Flat'. At 20k an exact query costs ~0.5 ms, batched Flat (one BLAS
- *     product) has twice IVF's throughput, and exact search needs no training and no recall watch.
- *     The cut sits near the geometric middle of the measured 20k and 100k (Flat ~2.6 ms a query at 100k).
- *   - from there: 'IVF<round(4·√n)>,Flat' with nprobe at the measured share of nlist (12.5% at 20k,
- *     7.6% at 100k, 6.8% at 500k; interpolated in log n between, held outside): 4.8x (100k) and 8.7x
- *     (500k) Flat's one-query-per-call throughput at recall ≥ 0.95. (Batched 64 per call, Flat is
- *     still as fast or faster up to 500k.)
- *   - never HNSW: under the offset trick (categories ≥ 4·√2 apart in the extended space) it needs
- *     efSearch ≥ 768 where it works at all, misses 0.95 from 100k on, and is 8-15x slower than IVF.
+ *   - from 20k items: 'IVF<Σ_c nlistFor(n_c)>,Flat', which ConstrainedIndex builds with one k-means
+ *     per category (its default ivfLists), the lists shared out by √n_c: the lists one IVF per
+ *     category would have, in one index. nprobe at the measured share of the largest category's
+ *     lists (71% at 20k, 54% at 100k, 48% at 500k; interpolated in log n between, held outside):
+ *     8x (20k), 12x (100k) and 12x (500k) exact search's one-query-per-call throughput; batched 64
+ *     per call, as fast or faster on constrained queries, while on the mixed stream exact search
+ *     (one BLAS product) stays faster up to 100k (13,520 against 9,023 q/s at 20k).
+ *   - below 20k (not measured): 'Flat', exact, with no training and no recall to watch; a query
+ *     costs about 1 ms at 20k.
+ *   - never HNSW: under the offset trick it needs efSearch ≥ 768 where it works at all and misses
+ *     0.95 from 100k on (bench:ann's HNSW rows).
  *
  * Caveats for whoever wires this in:
  *   - The figures are searches over the whole catalogue. curio serve searches the live lots only
  *     (`among`, a few percent of the items): a Flat index answers those from an exact sub-index of
- *     the live rows, an IVF index through Faiss's IDSelector over its full lists, which is slower
- *     and loses recall. A side measurement (not part of bench:ann; same vectors, 5% of the items
- *     live, own-category traffic with 1/3 unconstrained, one query per call): 100k items Flat
- *     2517 q/s exact vs IVF1265 nprobe=96 1836 q/s at recall 0.935; 500k Flat 1019 q/s vs IVF2828
- *     nprobe=192 249 q/s at 0.972. For the served index Flat stays the better choice while the
- *     live set is small; this choice is for searches over all items.
- *   - The nprobe values are the smallest that reach 0.95 on synthetic vectors; check recall@50 on the
- *     real item vectors against an exact index before relying on them.
+ *     the live rows, an IVF index through Faiss's IDSelector over its lists, which is slower and
+ *     loses recall (a side measurement before the per-category lists, same vectors, 5% live: 100k
+ *     Flat 2517 q/s exact vs IVF 1836 q/s at recall 0.935). For the served index Flat stays the
+ *     better choice while the live set is small; this choice is for searches over all items.
+ *   - The shares are what synthetic vectors needed (queries far from their category's region need
+ *     half its lists); check recall@50 on the real item vectors against an exact index first.
  */
-export function defaultIndexFactory(items: number): IndexFactoryChoice {
-  if (!Number.isSafeInteger(items) || items < 0) throw new RangeError(`items must be a non-negative integer, got ${items}`);
+export function defaultIndexFactory(categorySizes: readonly number[]): IndexFactoryChoice {
+  for (const n of categorySizes) {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`category sizes must be non-negative integers, got ${n}`);
+  }
+  const items = categorySizes.reduce((a, n) => a + n, 0);
   if (items < EXACT_BELOW_ITEMS) return { factory: 'Flat', searchParameters: {} };
-  const nlist = nlistFor(items);
-  // The epsilon keeps a measured point exact (96/1265 × 1265 is 96.00000000000001 in float).
-  const nprobe = Math.min(nlist, Math.max(1, Math.ceil(probeShare(items) * nlist - 1e-9)));
-  return { factory: `IVF${nlist},Flat`, searchParameters: { nprobe } };
+  const lists = categorySizes.filter((n) => n > 0).map(nlistFor);
+  const largest = Math.max(...lists);
+  // The epsilon keeps a measured point exact (a measured share times its lists must give back its nprobe).
+  const nprobe = Math.min(largest, Math.max(1, Math.ceil(probeShare(items) * largest - 1e-9)));
+  return { factory: `IVF${lists.reduce((a, l) => a + l, 0)},Flat`, searchParameters: { nprobe } };
 }
 
 /** ≈ 4·√n lists (bench/ann.ts's rule), at most n/39 so that k-means has Faiss's 39 points per centroid. */
@@ -70,9 +76,9 @@ export function nlistFor(items: number): number {
   return Math.max(1, Math.min(Math.round(4 * Math.sqrt(items)), Math.floor(items / 39)));
 }
 
-/** nprobe / nlist as measured, interpolated in log(items) between the measured sizes, held flat outside them. */
+/** nprobe / the largest category's lists as measured, interpolated in log(items) between the measured sizes, held flat outside them. */
 function probeShare(items: number): number {
-  const share = (m: (typeof MEASURED)[number]) => m.nprobe / m.nlist;
+  const share = (m: (typeof MEASURED)[number]) => m.nprobe / m.largestCategoryLists;
   const first = MEASURED[0] as (typeof MEASURED)[number];
   if (items <= first.items) return share(first);
   for (let i = 1; i < MEASURED.length; i++) {

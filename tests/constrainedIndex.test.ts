@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -9,6 +9,7 @@ import {
   INDEX_FILE,
   MAP_FILE,
   normaliseRows,
+  shareLists,
   type ConstrainedHits,
 } from '../retrieval/constrainedIndex';
 import { categorisedItems, exactTopK, randomQueries } from './helpers/retrievalFixtures';
@@ -207,6 +208,82 @@ describe('constrained index: search-time knobs', () => {
       expect(Array.from(back.search(q, 50, null).itemIdx)).toEqual(Array.from(all.itemIdx));
       expect(() => ivf.setSearchParameter('efSearch', 64)).toThrow(ConstrainedIndexError);
       expect(ivf.searchParameters).toEqual({ nprobe: 32 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('constrained index: IVF with per-category lists (the default for IVF<n>,Flat)', () => {
+  const nlist = 40;
+  const build = (extra: Record<string, unknown> = {}) => ConstrainedIndex.build({ ...items, categories }, { factory: `IVF${nlist},Flat`, ...extra });
+
+  it('shares the lists by the square root of category size: one per category at least, one per 39 items at most while it can', () => {
+    expect(Array.from(shareLists(10, Int32Array.of(400, 100, 0, 1600)) as Int32Array)).toEqual([3, 2, 0, 5]); // √: 20, 10, 40
+    expect(Array.from(shareLists(12, Int32Array.of(3900, 39, 39)) as Int32Array)).toEqual([10, 1, 1]); // the small ones capped at 1
+    expect(Array.from(shareLists(5, Int32Array.of(3, 2)) as Int32Array)).toEqual([3, 2]); // past 39 per list: at most one per item
+    expect(shareLists(1, Int32Array.of(5, 5))).toBeUndefined(); // fewer lists than categories
+    expect(shareLists(11, Int32Array.of(5, 5))).toBeUndefined(); // more lists than items
+    const counts = Int32Array.from(categories.map((c) => items.itemCategories.filter((x) => x === c).length));
+    const share = shareLists(nlist, counts) as Int32Array;
+    expect(share.reduce((a, x) => a + x, 0)).toBe(nlist);
+    categories.forEach((_, c) => expect(share[c]).toBeGreaterThanOrEqual(1));
+  });
+
+  it('with nprobe at least a category\'s lists, a constrained query is exact; every list holds one category', () => {
+    const ivf = build({ searchParameters: { nprobe: nlist } });
+    expect(ivf.partitionedLists).toBe(true);
+    for (const q of queries.slice(0, 10)) {
+      for (const c of [...categories, null]) {
+        expectExact(ivf.search(q, 20, c), exactTopK(unit, items.dim, q, 20, (i) => c === null || items.itemCategories[i] === c), q);
+      }
+    }
+    // One list probed: a constrained answer still holds only its category (and is mostly right).
+    ivf.setSearchParameter('nprobe', 1);
+    let hit = 0;
+    for (const q of queries) {
+      const got = ivf.search(q, 20, 'jade');
+      for (const i of got.itemIdx) expect(items.itemCategories[i]).toBe('jade');
+      const want = new Set(exactTopK(unit, items.dim, q, 20, (i) => items.itemCategories[i] === 'jade').idx);
+      hit += Array.from(got.itemIdx).filter((i) => want.has(i)).length;
+    }
+    expect(hit / (20 * queries.length)).toBeGreaterThan(0.3);
+    expect(hit / (20 * queries.length)).toBeLessThan(1);
+  });
+
+  it('answers a constrained query within a subset exactly, and finds later items of a category that had none', () => {
+    const ivf = build({ searchParameters: { nprobe: nlist } });
+    const among = Float64Array.from({ length: 1500 }, (_, j) => 2 * j);
+    for (const q of queries.slice(0, 5)) {
+      for (const c of ['jade', 'tea', null]) {
+        expectExact(ivf.search(q, 15, c, { among }), exactTopK(unit, items.dim, q, 15, (i) => i % 2 === 0 && (c === null || items.itemCategories[i] === c)), q);
+      }
+    }
+    const withEmpty = ConstrainedIndex.build({ ...items, categories: [...categories, 'zzz-new'] }, { factory: `IVF${nlist},Flat`, searchParameters: { nprobe: nlist } });
+    const later = queries.slice(0, 3).map((q) => q.map((x, j) => x + (j === 0 ? 0.01 : 0)));
+    withEmpty.add({ vectors: Float32Array.from(later.flatMap((q) => Array.from(q))), itemIds: ['n0', 'n1', 'n2'], itemCategories: ['zzz-new', 'zzz-new', 'jade'] });
+    const hits = withEmpty.search(queries[0] as Float32Array, 5, 'zzz-new');
+    expect(Array.from(hits.itemIdx).sort()).toEqual([3000, 3001]);
+    expect(withEmpty.search(queries[2] as Float32Array, 1, 'jade').itemIdx[0]).toBe(3002);
+  });
+
+  it('is written and read back with its lists\' categories and the same answers; joint lists keep the offset layout', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'curio-cidx-ivf-'));
+    try {
+      const ivf = build({ searchParameters: { nprobe: 3 } });
+      ivf.write(join(dir, 'ivf'));
+      const back = ConstrainedIndex.read(join(dir, 'ivf'));
+      expect(back.partitionedLists).toBe(true);
+      const cats = ['jade', null, 'rare', 'tea'];
+      expect(back.searchBatch(queries.slice(0, 4), 10, cats)).toEqual(ivf.searchBatch(queries.slice(0, 4), 10, cats));
+      const map = JSON.parse(readFileSync(join(dir, 'ivf', MAP_FILE), 'utf8')) as { ivfListCategory: number[] };
+      expect(map.ivfListCategory).toHaveLength(nlist);
+      writeFileSync(join(dir, 'ivf', MAP_FILE), JSON.stringify({ ...map, ivfListCategory: map.ivfListCategory.slice(1) }));
+      expect(() => ConstrainedIndex.read(join(dir, 'ivf'))).toThrow(/names the categories of 39 IVF lists; .* has 40/);
+      const joint = build({ ivfLists: 'joint', searchParameters: { nprobe: nlist } });
+      expect(joint.partitionedLists).toBe(false);
+      const q = queries[0] as Float32Array;
+      expectExact(joint.search(q, 20, 'jade'), exactTopK(unit, items.dim, q, 20, (i) => items.itemCategories[i] === 'jade'), q);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

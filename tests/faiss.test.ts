@@ -236,6 +236,78 @@ describe('IVF', () => {
   });
 });
 
+describe('IVF with lists the caller chose (setIvfCentroids, searchWithinLists)', () => {
+  const d = 8;
+  const nlist = 12;
+  const xb = clusteredMatrix(3000, d, 12, 21);
+  const xq = clusteredMatrix(40, d, 12, 22);
+  const k = 10;
+  const centroids = kmeans(d, nlist, xb, { seed: 3 }).centroids;
+
+  function withCentroids(metric: 'ip' | 'l2'): VectorIndex {
+    const index = VectorIndex.fromFactory(d, `IVF${nlist},Flat`, metric);
+    index.setIvfCentroids(centroids);
+    expect(index.isTrained).toBe(true);
+    index.add(xb);
+    return index;
+  }
+
+  /** The list Faiss files each vector under: its best centroid by the index's metric. */
+  function listOf(x: Float32Array, i: number, metric: 'ip' | 'l2'): number {
+    let best = -1;
+    let bestScore = Infinity;
+    for (let l = 0; l < nlist; l++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += metric === 'ip' ? -x[i * d + j]! * centroids[l * d + j]! : (x[i * d + j]! - centroids[l * d + j]!) ** 2;
+      if (s < bestScore) [best, bestScore] = [l, s];
+    }
+    return best;
+  }
+
+  it('keeps the centroids it is given, and with every list probed equals exact search', () => {
+    for (const metric of ['ip', 'l2'] as const) {
+      const index = withCentroids(metric);
+      expect(Array.from(index.ivfCentroids())).toEqual(Array.from(centroids));
+      index.setSearchParameter('nprobe', nlist);
+      const all = Float64Array.from({ length: nlist }, (_, l) => l);
+      expect(labelRows(index.searchWithinLists(xq, k, all), k)).toEqual(bruteForce(xb, xq, d, k, metric));
+      expect(labelRows(index.searchWithinLists(xq, k, all), k)).toEqual(labelRows(index.search(xq, k), k));
+    }
+  });
+
+  it('probes only the given lists: answers are exact among the vectors filed under them', () => {
+    for (const metric of ['ip', 'l2'] as const) {
+      const index = withCentroids(metric);
+      index.setSearchParameter('nprobe', nlist); // more than given: every given list is probed
+      const lists = [1, 4, 7];
+      const inLists = Array.from({ length: 3000 }, (_, i) => i).filter((i) => lists.includes(listOf(xb, i, metric)));
+      expect(inLists.length).toBeGreaterThan(k);
+      const sub = new Float32Array(inLists.length * d);
+      inLists.forEach((i, r) => sub.set(xb.subarray(i * d, (i + 1) * d), r * d));
+      const want = bruteForce(sub, xq, d, k, metric).map((r) => r.map((l) => inLists[l]));
+      expect(labelRows(index.searchWithinLists(xq, k, Float64Array.from(lists)), k)).toEqual(want);
+    }
+  });
+
+  it('with nprobe below the given lists, probes each query\'s nearest of them, as plain search does among all', () => {
+    const index = withCentroids('l2');
+    index.setSearchParameter('nprobe', 2);
+    const all = Float64Array.from({ length: nlist }, (_, l) => l);
+    expect(labelRows(index.searchWithinLists(xq, k, all), k)).toEqual(labelRows(index.search(xq, k), k));
+  });
+
+  it('rejects what it cannot do, naming the reason', () => {
+    expect(() => withCentroids('l2').setIvfCentroids(centroids)).toThrow(/already trained/);
+    expect(() => VectorIndex.fromFactory(d, `IVF${nlist},Flat`, 'l2').setIvfCentroids(centroids.subarray(0, 3 * d))).toThrow(/3 centroids for an index of 12 lists/);
+    expect(() => VectorIndex.fromFactory(d, `IVF${nlist},PQ2`, 'l2').setIvfCentroids(centroids)).toThrow(/only IVF...,Flat/);
+    expect(() => VectorIndex.flatIP(d).ivfCentroids()).toThrow(/not an IVF index/);
+    expect(() => VectorIndex.flatIP(d).searchWithinLists(xq, k, Float64Array.of(0))).toThrow(/not an IVF index/);
+    expect(() => withCentroids('l2').searchWithinLists(xq, k, Float64Array.of(0, 12))).toThrow(/lists\[1\] = 12 is not a list of this index \(0..11\)/);
+    // No list given: nothing found, padded as Faiss pads.
+    expect(Array.from(withCentroids('l2').searchWithinLists(xq.subarray(0, d), 2, new Float64Array(0)).labels)).toEqual([-1, -1]);
+  });
+});
+
 describe('HNSW', () => {
   it('efSearch trades speed for recall', () => {
     const d = 32;
