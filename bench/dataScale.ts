@@ -53,12 +53,21 @@ async function main(): Promise<void> {
   if (!isScaleName(scale)) throw new Error(`unknown scale ${scale}`);
   const dir = mkdtempSync(join(tmpdir(), `curio-bench-${scale}-`));
   try {
+    // Each step as it ends, on stderr: a large scale runs for many minutes, and a run stopped part
+    // way still leaves the figures of the steps it finished.
+    const done = (step: string, secs: number) =>
+      console.error(`[bench:data ${scale}] ${step} ${secs.toFixed(1)} s; peak RSS so far ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
     const gen = await generateMarketplace({ scale, seed: 7, out: join(dir, 'data') });
+    done(`generate (${gen.items} items, ${gen.events} events)`, gen.seconds);
     const load = await loadDataset({ dir: join(dir, 'data'), out: join(dir, 'dataset.duckdb') });
+    done('load + validate', load.seconds);
     const feat = await runFeatureSql(join(dir, 'dataset.duckdb'), join(dir, 'features.duckdb'));
+    done('feature SQL', feat.seconds);
     const tags = await tagCatalogue(join(dir, 'dataset.duckdb'), join(dir, 'tags.duckdb'));
+    done('tagging', tags.seconds);
     const peakRssMb = process.resourceUsage().maxRSS / 1024; // before the item-CF comparison
     const itemCf = await itemCfSideBySide(join(dir, 'features.duckdb'), 100);
+    done('item-CF, SQL and TypeScript', (itemCf.itemCfSqlSeconds ?? 0) + (itemCf.itemCfTsSeconds ?? 0));
     const rows = gen.events + gen.items + gen.searches;
     console.log(
       JSON.stringify({

@@ -579,19 +579,18 @@ export class ConstrainedIndex {
     const lists = this.categoryLists as readonly Float64Array[];
     const byCategory = new Map<number, number[]>();
     for (const q of qs) pushTo(byCategory, wanted[q] as number, q);
-    const ids = among;
     for (const [c, group] of byCategory) {
       const rows = group.length === 1 ? queries.subarray((group[0] as number) * width, ((group[0] as number) + 1) * width) : new Float32Array(group.length * width);
       if (group.length > 1) group.forEach((q, j) => rows.set(queries.subarray(q * width, (q + 1) * width), j * width));
       const own = c >= 0 ? lists[c] : undefined;
       let res: SearchResult;
-      if (own !== undefined && own.length > 0) res = this.index.searchWithinLists(rows, k, own, ids);
-      else if (c < 0) res = ids === undefined ? this.index.search(rows, k) : this.index.searchSubset(rows, k, ids);
+      if (own !== undefined && own.length > 0) res = this.index.searchWithinLists(rows, k, own, among);
+      else if (c < 0) res = among === undefined ? this.index.search(rows, k) : this.index.searchSubset(rows, k, among);
       else {
         // A category without lists of its own (no items when the index was built): its later items
         // sit in other categories' lists, so every list is searched among its members only.
-        const members = this.membersOf(c).filter((i) => ids === undefined || this.membershipOf(ids, new Map()).bits[i] === 1);
-        res = this.index.searchSubset(rows, k, members);
+        const bits = among === undefined ? undefined : this.membershipOf(among, new Map()).bits;
+        res = this.index.searchSubset(rows, k, this.membersOf(c).filter((i) => bits === undefined || bits[i] === 1));
       }
       group.forEach((q, j) => (out[q] = this.hitsOf(res, j * k, k, k, c, undefined)));
     }
@@ -823,7 +822,6 @@ function strideSample(x: Float32Array, width: number, maxRows: number): Float32A
   }
   return out;
 }
-
 
 function countsOf(itemCategory: Uint16Array, categories: number): Int32Array {
   const counts = new Int32Array(categories);
