@@ -24,9 +24,13 @@ for (const scale of scales) {
   console.log(`tagging                  ${f(r.taggingSeconds)} s   (${f(r.titlesPerSecond, 0)} titles/s for entities + tokens; ${r.tags} tags)`);
   console.log(`load + features + tagging ${f(r.pipelineSeconds)} s; with generation ${f(Number(r.pipelineSeconds) + Number(r.generateSeconds))} s`);
   console.log(`peak RSS                 ${f(r.peakRssMb, 0)} MB`);
-  console.log(
-    `item-CF, all history     SQL ${f(r.itemCfSqlSeconds, 2)} s, TypeScript ${f(r.itemCfTsSeconds, 2)} s (${f(Number(r.itemCfSqlSeconds) / Number(r.itemCfTsSeconds), 2)}x); ` +
-      `${r.itemCfSameIds} of ${r.itemCfItems} items with identical neighbour ids (TypeScript: ${r.itemCfTsItems} items), max score difference ${Number(r.itemCfMaxScoreDiff).toExponential(1)}`,
-  );
+  if (r.itemCfSqlError !== undefined) {
+    console.log(`item-CF, all history     TypeScript ${f(r.itemCfTsSeconds, 2)} s (${r.itemCfTsItems} items); SQL specification failed: ${String(r.itemCfSqlError)}`);
+  } else {
+    console.log(
+      `item-CF, all history     SQL ${f(r.itemCfSqlSeconds, 2)} s, TypeScript ${f(r.itemCfTsSeconds, 2)} s (${f(Number(r.itemCfSqlSeconds) / Number(r.itemCfTsSeconds), 2)}x); ` +
+        `${r.itemCfSameIds} of ${r.itemCfItems} items with identical neighbour ids (TypeScript: ${r.itemCfTsItems} items), max score difference ${Number(r.itemCfMaxScoreDiff).toExponential(1)}`,
+    );
+  }
   console.log(`wall (incl. process start) ${f((Date.now() - t0) / 1000)} s`);
 }

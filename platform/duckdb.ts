@@ -13,9 +13,31 @@ export interface Database {
   close(): void;
 }
 
+/** A bad CURIO_DUCKDB_* setting: named, and not retried (the same value fails the same way). */
+export class DuckDbSettingError extends CurioError {
+  constructor(message: string) {
+    super(message, { type: 'DuckDbSettingError', retryable: false });
+  }
+}
+
+/**
+ * Options every database Curio opens gets. CURIO_DUCKDB_MEMORY_LIMIT (a DuckDB size: '8GB',
+ * '512MB', ...) caps DuckDB's memory, beyond which it spills to a temporary folder beside the file;
+ * unset, DuckDB takes up to 80% of the machine's memory, which a large retrain's feature SQL does
+ * use (18 GB on a 23 GB machine). A caller's own options win.
+ */
+export function duckDbDefaults(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const limit = env.CURIO_DUCKDB_MEMORY_LIMIT?.trim();
+  if (!limit) return {};
+  if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(limit)) {
+    throw new DuckDbSettingError(`CURIO_DUCKDB_MEMORY_LIMIT must be a size such as 8GB or 512MB, got '${limit}'`);
+  }
+  return { memory_limit: limit };
+}
+
 /** Opens (or creates) a DuckDB database file; ':memory:' for an in-memory one. */
 export async function openDatabase(path: string, options: Record<string, string> = {}): Promise<Database> {
-  const instance = await DuckDBInstance.create(path, options);
+  const instance = await DuckDBInstance.create(path, { ...duckDbDefaults(), ...options });
   const connection = await instance.connect();
   return {
     instance,
@@ -27,7 +49,6 @@ export async function openDatabase(path: string, options: Record<string, string>
   };
 }
 
-/** A failed SQL statement, named by file and statement number. */
 /** Closes a database that is being abandoned half-written and deletes its file and WAL. */
 export function discardDatabase(db: Database, path: string): void {
   try {
@@ -39,6 +60,7 @@ export function discardDatabase(db: Database, path: string): void {
   rmSync(`${path}.wal`, { force: true });
 }
 
+/** A failed SQL statement, named by file and statement number. */
 export class SqlError extends CurioError {
   constructor(
     readonly source: string,
