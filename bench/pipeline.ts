@@ -12,7 +12,13 @@
  * event loop cannot delay a sample. Stages that overlap share their process's figure. The last lines
  * are a markdown table of every scale run: seconds and peak MB per stage.
  *
- *   npm run bench:pipeline [-- tiny small medium] [--keep]
+ *   npm run bench:pipeline [-- tiny small medium] [--keep] [--input FILE.json]
+ *
+ * --input merges a JSON object into every scale's workflow input (the shape of `curio retrain
+ * --input`): training budgets for a large run, or `{"data": {"dir": DIR}}` to retrain on a folder
+ * `curio generate` wrote instead of generating inside the load stage. Each stage is printed as it
+ * ends (its time and peak), so a run that does not finish still says how far it got; a stage that
+ * waits for a retry ends the run with its error instead of waiting forever.
  *
  * --keep leaves the bench's MLflow server running and its folder in place, and prints how to serve
  * what it registered: `MLFLOW_TRACKING_URI=... npm run bench:serve -- --model curio-recall-bench-medium`
@@ -34,9 +40,9 @@ import { mlflowSpec, TEMPORAL_SEARCH_ATTRIBUTES } from '../services/localService
 import { startService, stopService } from '../services/processManager';
 import { loadSettings } from '../platform/settings';
 import { createPipelineWorker } from '../workers/createWorkers';
-import { progressQuery, retrainRecall } from '../workflows/retrainRecall';
+import { abortSignal, progressQuery, retrainRecall } from '../workflows/retrainRecall';
 import { PIPELINE_TASK_QUEUE } from '../workflows/taskQueues';
-import type { Scale } from '../workflows/types';
+import type { RetrainInput, Scale, StageRow } from '../workflows/types';
 
 type Interval = [number, number];
 
@@ -120,10 +126,27 @@ function startTrainingWorker(address: string, env: NodeJS.ProcessEnv, logFile: s
   return spawn(process.execPath, [script], { env: { ...env, TEMPORAL_ADDRESS: address, CURIO_WORKER_READY_FILE: '' }, stdio: ['ignore', log, log], detached: true });
 }
 
+/** The --input file: a JSON object merged into the workflow input. */
+function readInputOverrides(args: string[]): Partial<RetrainInput> {
+  const at = args.indexOf('--input');
+  if (at < 0) return {};
+  const file = args[at + 1];
+  if (!file) throw new Error('--input needs a JSON file');
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${file}: the input must be a JSON object`);
+  return parsed as Partial<RetrainInput>;
+}
+
+function stageLine(r: StageRow, peakMb: number, which: string): string {
+  const seconds = (r.durationMs ?? 0) / 1000;
+  return `  ${r.stage.padEnd(15)} ${r.status.padEnd(8)} ${seconds.toFixed(1).padStart(7)} s  peak RSS ${Number.isNaN(peakMb) ? '   -' : peakMb.toFixed(0).padStart(5)} MB (${which} worker)`;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const keep = args.includes('--keep');
-  const positional = args.filter((a) => a !== '--keep');
+  const overrides = readInputOverrides(args);
+  const positional = args.filter((a, i) => a !== '--keep' && a !== '--input' && args[i - 1] !== '--input');
   const scales = positional.length ? positional : ['tiny', 'small'];
   for (const s of scales) if (!isScaleName(s)) throw new Error(`unknown scale ${s}; use tiny, small, medium or large`);
 
@@ -150,7 +173,7 @@ async function main(): Promise<void> {
   // As `curio workers up` lays them out (workers/trainingLayout.ts): several training workers, a share of the cores each.
   const trainerLogs = Array.from({ length: trainingWorkerCount() }, (_, i) => join(root, `training-worker-${i + 1}.log`));
   const trainers = trainerLogs.map((log) => startTrainingWorker(env.address, process.env, log));
-  console.log(`pipeline benchmark on ${availableParallelism()} cores: retrainRecall with default configs, fresh artifacts (nothing reused), ${trainers.length} training worker(s)\n`);
+  console.log(`pipeline benchmark on ${availableParallelism()} cores: retrainRecall with default configs${Object.keys(overrides).length ? ` and --input ${JSON.stringify(overrides)}` : ''}, fresh artifacts (nothing reused), ${trainers.length} training worker(s)\n`);
   const sampler = rssSampler({ pipeline: process.pid, training: trainers.map((t) => t.pid ?? -1) });
   const table: { scale: string; wall: number; stages: Map<string, { seconds: number; peakMb: number }> }[] = [];
   try {
@@ -160,9 +183,34 @@ async function main(): Promise<void> {
       const handle = await env.client.workflow.start(retrainRecall, {
         taskQueue: PIPELINE_TASK_QUEUE,
         workflowId,
-        args: [{ data: { generate: { scale, seed: 7 } }, experimentName: `bench-pipeline-${scale}`, registry: { modelName: `curio-recall-bench-${scale}` } }],
+        args: [{ data: { generate: { scale, seed: 7 } }, experimentName: `bench-pipeline-${scale}`, registry: { modelName: `curio-recall-bench-${scale}` }, ...overrides }],
       });
-      const result = await handle.result();
+      const printed = new Set<string>();
+      const which = (stage: string) => (TRAINING_STAGES.has(stage) ? 'training' : 'pipeline');
+      const peakOf = (r: StageRow) => {
+        const from = r.startedAt ? Date.parse(r.startedAt) : Number.NaN;
+        return sampler.peak(which(r.stage), from, from + (r.durationMs ?? 0));
+      };
+      // Followed while it runs: each stage on stderr as it ends, and a stage waiting for a retry stops the run.
+      const follow = setInterval(() => {
+        handle
+          .query(progressQuery)
+          .then(async (rows) => {
+            for (const r of rows) {
+              if (printed.has(r.stage) || r.status === 'pending' || r.status === 'running') continue;
+              printed.add(r.stage);
+              console.error(`${new Date().toISOString()} ${scale}${stageLine(r, peakOf(r), which(r.stage))}${r.error ? `: ${r.error}` : ''}`);
+              if (r.status === 'waiting_for_retry') await handle.signal(abortSignal, `bench: ${r.stage} failed`);
+            }
+          })
+          .catch(() => undefined);
+      }, 15_000);
+      let result: Awaited<ReturnType<typeof handle.result>>;
+      try {
+        result = await handle.result();
+      } finally {
+        clearInterval(follow);
+      }
       const clientWall = (Date.now() - t0) / 1000;
       const rows = await handle.query(progressQuery);
       const { intervals, wall } = await activityIntervals(env.client, workflowId);
@@ -172,12 +220,9 @@ async function main(): Promise<void> {
       console.log(`scale ${scale}: end to end ${clientWall.toFixed(1)} s (workflow history ${(wallMs / 1000).toFixed(1)} s)`);
       const stages = new Map<string, { seconds: number; peakMb: number }>();
       for (const r of rows) {
-        const from = r.startedAt ? Date.parse(r.startedAt) : Number.NaN;
-        const seconds = (r.durationMs ?? 0) / 1000;
-        const which = TRAINING_STAGES.has(r.stage) ? 'training' : 'pipeline';
-        const peakMb = sampler.peak(which, from, from + (r.durationMs ?? 0));
-        stages.set(r.stage, { seconds, peakMb });
-        console.log(`  ${r.stage.padEnd(15)} ${r.status.padEnd(8)} ${seconds.toFixed(1).padStart(7)} s  peak RSS ${Number.isNaN(peakMb) ? '   -' : peakMb.toFixed(0).padStart(5)} MB (${which} worker)`);
+        const peakMb = peakOf(r);
+        stages.set(r.stage, { seconds: (r.durationMs ?? 0) / 1000, peakMb });
+        console.log(stageLine(r, peakMb, which(r.stage)));
       }
       table.push({ scale, wall: clientWall, stages });
       console.log(
