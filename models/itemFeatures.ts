@@ -94,7 +94,8 @@ export async function loadItemFeatures(featuresDb: string, tagsDb: string, maxTa
       categoryVocab: vocab,
       vocab: {
         tags: Number(sizes?.tags ?? 0) + 1,
-        sellers: Math.max(...seller) + 1,
+        // reduce, not Math.max(...seller): spreading 500k arguments overflows the call stack
+        sellers: seller.reduce((m, s) => Math.max(m, s), 0) + 1,
         prices: Number(sizes?.price_bands ?? 1),
         categories: vocab.length + 1,
       },

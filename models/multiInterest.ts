@@ -263,7 +263,7 @@ export async function trainUserModel(
     const z = weights.reduce((a, x) => a + x, 0);
     const total = items.reduce((a, i) => a + (popularity[i] as number), 0);
     // An item the sampler never draws (a target without training clicks) gets the smallest Q there is.
-    const floor = Math.min(...weights) / z;
+    const floor = weights.reduce((m, w) => Math.min(m, w), Infinity) / z; // not Math.min(...weights): one argument per item overflows the stack at 500k lots
     for (let i = 0; i < popularity.length; i++) {
       const p = popularity[i] as number;
       sharedLogQ[i] = Math.log(m * (p > 0 ? Math.pow(p, 0.75) / z : floor));

@@ -387,7 +387,8 @@ export class ConstrainedIndex {
     grown.set(this.itemCategory);
     grown.set(cats, this.itemCategory.length);
     this.itemCategory = grown;
-    (this.itemIds as string[]).push(...input.itemIds);
+    // one push per id: spreading a large catalogue's ids as arguments overflows the call stack
+    for (const id of input.itemIds) (this.itemIds as string[]).push(id);
     for (const c of cats) this.categoryCounts[c]!++;
   }
 
@@ -488,7 +489,7 @@ export class ConstrainedIndex {
     for (const [among, qs] of sparse) {
       const sub = this.subIndexOf(among);
       // One search to the largest k of the group (each query keeps its own top k of it: exact).
-      const kk = Math.min(Math.max(...qs.map((q) => specs[q]!.k)), sub.ids.length);
+      const kk = Math.min(qs.reduce((m, q) => Math.max(m, specs[q]!.k), 0), sub.ids.length);
       const run = (rowsOf: readonly number[]) => {
         const rows = new Float32Array(rowsOf.length * width);
         rowsOf.forEach((q, j) => rows.set(extended.subarray(q * width, (q + 1) * width), j * width));
@@ -531,7 +532,7 @@ export class ConstrainedIndex {
           answer(q, this.index.search(extended.subarray(q * width, (q + 1) * width), fetch), 0, fetch);
         }
       } else {
-        const fetch = Math.min(this.size, Math.max(...dense.map(fetchOf)));
+        const fetch = Math.min(this.size, dense.reduce((m, q) => Math.max(m, fetchOf(q)), 0));
         const rows = new Float32Array(dense.length * width);
         dense.forEach((q, j) => rows.set(extended.subarray(q * width, (q + 1) * width), j * width));
         const res = this.index.search(rows, fetch);

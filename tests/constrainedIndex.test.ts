@@ -99,6 +99,22 @@ describe('constrained index: the offset trick', () => {
     expect(flat.categorySize('rare')).toBe(3);
   });
 
+  it("adds a large catalogue's lots in one call (300k ids, more than a call's arguments may spread)", () => {
+    const grown = ConstrainedIndex.build({ ...items, categories });
+    const n = 300_000;
+    const vectors = new Float32Array(n * items.dim);
+    // Every added lot points along the first axis except the last, which is the query itself.
+    for (let i = 0; i < n; i++) vectors[i * items.dim] = 1;
+    const query = queries[0] as Float32Array;
+    vectors.set(query, (n - 1) * items.dim);
+    grown.add({ vectors, itemIds: Array.from({ length: n }, (_, i) => `bulk-${i}`), itemCategories: Array.from({ length: n }, () => 'rare') });
+    expect(grown.size).toBe(items.itemIds.length + n);
+    expect(grown.categorySize('rare')).toBe(3 + n);
+    const hit = grown.search(query, 1, 'rare').itemIdx[0] as number;
+    expect(hit).toBe(items.itemIds.length + n - 1);
+    expect(grown.itemIds[hit]).toBe(`bulk-${n - 1}`);
+  });
+
   it('searches only among a subset (the live auctions) with an IDSelector, exactly', () => {
     const among = Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 7 === 3);
     const allowed = new Set(among);
