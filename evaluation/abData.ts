@@ -1,5 +1,5 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { runSqlFile } from '../platform/duckdb';
+import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
+import { forEachChunk, runSqlFile } from '../platform/duckdb';
 import { loadCatalogue } from '../retrieval/catalogue';
 import type { Catalogue } from '../retrieval/types';
 import { lowerBound } from '../platform/binarySearch';
@@ -47,23 +47,30 @@ export async function loadAbData(conn: DuckDBConnection, userSplits: readonly st
     startedAt: Number(r.started_at),
   }));
 
+  // Both streamed: at 500k lots these users' clicks and first sightings are millions of rows each.
   const clicks = new Map<number, { items: number[]; times: number[]; sessions: string[] }>();
-  for (const r of await runSqlFile(conn, 'retrieval/ab_clicks')) {
-    const u = Number(r.user_idx);
-    let c = clicks.get(u);
-    if (!c) clicks.set(u, (c = { items: [], times: [], sessions: [] }));
-    c.items.push(Number(r.item_idx));
-    c.times.push(Number(r.ts));
-    c.sessions.push(String(r.session_key));
-  }
+  await forEachChunk(conn, 'retrieval/ab_clicks', {}, (chunk, column) => {
+    const [user, item, ts, session] = ['user_idx', 'item_idx', 'ts', 'session_key'].map((c) => chunk.getColumnVector(column(c))) as [DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector];
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const u = Number(user.getItem(r));
+      let c = clicks.get(u);
+      if (!c) clicks.set(u, (c = { items: [], times: [], sessions: [] }));
+      c.items.push(Number(item.getItem(r)));
+      c.times.push(Number(ts.getItem(r)));
+      c.sessions.push(String(session.getItem(r)));
+    }
+  });
   const seen = new Map<number, { items: number[]; times: number[] }>();
-  for (const r of await runSqlFile(conn, 'retrieval/ab_seen')) {
-    const u = Number(r.user_idx);
-    let s = seen.get(u);
-    if (!s) seen.set(u, (s = { items: [], times: [] }));
-    s.items.push(Number(r.item_idx));
-    s.times.push(Number(r.first_seen));
-  }
+  await forEachChunk(conn, 'retrieval/ab_seen', {}, (chunk, column) => {
+    const [user, item, firstSeen] = ['user_idx', 'item_idx', 'first_seen'].map((c) => chunk.getColumnVector(column(c))) as [DuckDBVector, DuckDBVector, DuckDBVector];
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const u = Number(user.getItem(r));
+      let x = seen.get(u);
+      if (!x) seen.set(u, (x = { items: [], times: [] }));
+      x.items.push(Number(item.getItem(r)));
+      x.times.push(Number(firstSeen.getItem(r)));
+    }
+  });
   const logs = new Map<number, UserLog>();
   for (const u of new Set([...clicks.keys(), ...seen.keys()])) {
     const c = clicks.get(u);

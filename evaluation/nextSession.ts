@@ -1,5 +1,5 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { attachDatabase, openDatabase, runSqlFile } from '../platform/duckdb';
+import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
+import { attachDatabase, forEachChunk, GrowableInt32, openDatabase, runSqlFile } from '../platform/duckdb';
 import { LiveItems } from '../retrieval/liveItems';
 import { DAY_MS, popularityRanker, type PopularityConfig, type RankContext, type Ranker, type RankRequest } from './rankers';
 import { Rng } from '../data/generator/rng';
@@ -56,14 +56,18 @@ export async function loadSessionSet(conn: DuckDBConnection, split: NextSessionS
   const live = new LiveItems({ itemIds: [], categories: [], listedAt, endsAt });
 
   const logs = new Map<number, { items: number[]; times: number[]; sessions: string[] }>();
-  for (const r of await runSqlFile(conn, 'evaluation/next_session_clicks', { split })) {
-    const u = Number(r.user_idx);
-    let l = logs.get(u);
-    if (!l) logs.set(u, (l = { items: [], times: [], sessions: [] }));
-    l.items.push(Number(r.item_idx));
-    l.times.push(Number(r.ts));
-    l.sessions.push(String(r.session_key));
-  }
+  // Streamed: at 500k lots a split's users have millions of clicks, too many to hold as row objects first.
+  await forEachChunk(conn, 'evaluation/next_session_clicks', { split }, (chunk, column) => {
+    const [user, item, ts, session] = ['user_idx', 'item_idx', 'ts', 'session_key'].map((c) => chunk.getColumnVector(column(c))) as [DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector];
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const u = Number(user.getItem(r));
+      let l = logs.get(u);
+      if (!l) logs.set(u, (l = { items: [], times: [], sessions: [] }));
+      l.items.push(Number(item.getItem(r)));
+      l.times.push(Number(ts.getItem(r)));
+      l.sessions.push(String(session.getItem(r)));
+    }
+  });
 
   const cases: SessionCase[] = [];
   const clicks = { targets: 0, clickedBefore: 0, notOnSale: 0 };
@@ -117,8 +121,17 @@ export async function loadSessionSet(conn: DuckDBConnection, split: NextSessionS
 
 /** Every click of every user in time order: what daily popularity counts read. */
 export async function loadClickTimes(conn: DuckDBConnection): Promise<{ items: Int32Array; times: Float64Array }> {
-  const rows = await runSqlFile(conn, 'evaluation/click_times');
-  return { items: Int32Array.from(rows, (r) => Number(r.item_idx)), times: Float64Array.from(rows, (r) => Number(r.ts)) };
+  // Streamed: every click of the catalogue (millions at 500k lots).
+  const items = new GrowableInt32();
+  const times: number[] = [];
+  await forEachChunk(conn, 'evaluation/click_times', {}, (chunk, column) => {
+    const [item, ts] = [chunk.getColumnVector(column('item_idx')), chunk.getColumnVector(column('ts'))];
+    for (let r = 0; r < chunk.rowCount; r++) {
+      items.push(Number(item.getItem(r)));
+      times.push(Number(ts.getItem(r)));
+    }
+  });
+  return { items: items.toArray(), times: Float64Array.from(times) };
 }
 
 export async function readClickTimes(featuresDb: string): Promise<{ items: Int32Array; times: Float64Array }> {

@@ -1,4 +1,4 @@
-import { attachDatabase, openDatabase, readColumns } from '../platform/duckdb';
+import { attachDatabase, forEachChunk, GrowableFloat32, GrowableInt32, openDatabase } from '../platform/duckdb';
 import { tf } from '../platform/tf';
 import type { Item2VecConfig, ItemUnitConfig } from './config';
 import { itemInputs, type ItemFeatures } from './itemFeatures';
@@ -22,12 +22,19 @@ export async function loadSkipGramPairs(featuresDb: string): Promise<SkipGramPai
   const db = await openDatabase(':memory:');
   try {
     await attachDatabase(db.connection, featuresDb, 'feat');
-    const c = await readColumns(db.connection, 'models/skipgram_pairs');
-    return {
-      center: Int32Array.from((c.center ?? []) as number[]),
-      context: Int32Array.from((c.context ?? []) as number[]),
-      label: Float32Array.from((c.label ?? []) as number[]),
-    };
+    // Streamed: at 500k lots the pairs are tens of millions of rows.
+    const center = new GrowableInt32();
+    const context = new GrowableInt32();
+    const label = new GrowableFloat32();
+    await forEachChunk(db.connection, 'models/skipgram_pairs', {}, (chunk, column) => {
+      const [c, x, l] = [chunk.getColumnVector(column('center')), chunk.getColumnVector(column('context')), chunk.getColumnVector(column('label'))];
+      for (let r = 0; r < chunk.rowCount; r++) {
+        center.push(Number(c.getItem(r)));
+        context.push(Number(x.getItem(r)));
+        label.push(Number(l.getItem(r)));
+      }
+    });
+    return { center: center.toArray(), context: context.toArray(), label: label.toArray() };
   } finally {
     db.close();
   }

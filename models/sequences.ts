@@ -1,4 +1,5 @@
-import { attachDatabase, openDatabase, readColumns } from '../platform/duckdb';
+import type { DuckDBListVector } from '@duckdb/node-api';
+import { attachDatabase, forEachChunk, GrowableInt32, openDatabase, readColumns } from '../platform/duckdb';
 
 /** Behaviour sequences as padded index arrays: the multi-interest model's training and evaluation inputs. */
 
@@ -33,13 +34,40 @@ export function packSequences(lists: unknown[], width: number): Int32Array {
   return out;
 }
 
+/** Appends row `row` of a list column as packSequences packs it: its last `width` entries right-aligned after −1 padding (a NULL list is empty). */
+function appendPadded(out: GrowableInt32, list: DuckDBListVector, row: number, width: number): void {
+  out.reserve(width);
+  const raw = out.raw;
+  const at = out.length;
+  raw.fill(-1, at, at + width);
+  if (list.getItemVector(row) !== null) {
+    const n = Math.min(list.getEntryLength(row), width);
+    const from = list.getEntryOffset(row) + list.getEntryLength(row) - n;
+    const child = list.childVector;
+    for (let k = 0; k < n; k++) raw[at + width - n + k] = Number(child.getItem(from + k));
+  }
+  out.length += width;
+}
+
 export async function loadMiExamples(featuresDb: string, maxLong: number, maxShort: number): Promise<MiExamples> {
   const db = await openDatabase(':memory:');
   try {
     await attachDatabase(db.connection, featuresDb, 'feat');
-    const c = await readColumns(db.connection, 'models/mi_examples');
-    const target = Int32Array.from((c.target ?? []) as number[]);
-    return { count: target.length, maxLong, maxShort, target, long: packSequences(c.long_term ?? [], maxLong), short: packSequences(c.short_term ?? [], maxShort) };
+    // Streamed and packed chunk by chunk: at 500k lots there are millions of examples, each with up to maxLong items.
+    const target = new GrowableInt32();
+    const long = new GrowableInt32();
+    const short = new GrowableInt32();
+    await forEachChunk(db.connection, 'models/mi_examples', {}, (chunk, column) => {
+      const t = chunk.getColumnVector(column('target'));
+      const l = chunk.getColumnVector(column('long_term')) as DuckDBListVector;
+      const s = chunk.getColumnVector(column('short_term')) as DuckDBListVector;
+      for (let r = 0; r < chunk.rowCount; r++) {
+        target.push(Number(t.getItem(r)));
+        appendPadded(long, l, r, maxLong);
+        appendPadded(short, s, r, maxShort);
+      }
+    });
+    return { count: target.length, maxLong, maxShort, target: target.toArray(), long: long.toArray(), short: short.toArray() };
   } finally {
     db.close();
   }

@@ -1,6 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, type DuckDBDataChunk, type DuckDBValue } from '@duckdb/node-api';
 import { sqlDir } from './paths';
 import { CurioError } from './errors';
 
@@ -124,26 +124,112 @@ export async function runScript(
   return rows;
 }
 
+/** Prepares the one statement of sql/<name>.sql with its named parameters bound. */
+async function prepareOne(conn: DuckDBConnection, name: string, params: SqlParams, caller: string) {
+  const extracted = await conn.extractStatements(loadSql(name));
+  if (extracted.count !== 1) throw new SqlError(`sql/${name}.sql`, 0, `${caller} needs a file with exactly one statement`);
+  const stmt = await extracted.prepare(0);
+  const bound: SqlParams = {};
+  for (let p = 1; p <= stmt.parameterCount; p++) {
+    const pname = stmt.parameterName(p);
+    if (!(pname in params)) {
+      stmt.destroySync();
+      throw new SqlError(`sql/${name}.sql`, 1, `needs parameter $${pname}, which was not given`);
+    }
+    bound[pname] = params[pname] as DuckDBValue;
+  }
+  if (stmt.parameterCount > 0) stmt.bind(bound);
+  return stmt;
+}
+
 /** Column-wise results of sql/<name>.sql (cheaper than row objects for millions of rows). */
 export async function readColumns(conn: DuckDBConnection, name: string, params: SqlParams = {}): Promise<Record<string, unknown[]>> {
-  const sql = loadSql(name);
-  const extracted = await conn.extractStatements(sql);
-  if (extracted.count !== 1) throw new SqlError(`sql/${name}.sql`, 0, 'readColumns needs a file with exactly one statement');
-  const stmt = await extracted.prepare(0);
+  const stmt = await prepareOne(conn, name, params, 'readColumns');
   try {
-    const bound: SqlParams = {};
-    for (let p = 1; p <= stmt.parameterCount; p++) {
-      const pname = stmt.parameterName(p);
-      if (!(pname in params)) throw new SqlError(`sql/${name}.sql`, 1, `needs parameter $${pname}, which was not given`);
-      bound[pname] = params[pname] as DuckDBValue;
-    }
-    if (stmt.parameterCount > 0) stmt.bind(bound);
     const reader = await stmt.runAndReadAll();
     return reader.getColumnsObjectJS() as Record<string, unknown[]>;
   } catch (err) {
     throw err instanceof SqlError ? err : new SqlError(`sql/${name}.sql`, 1, err);
   } finally {
     stmt.destroySync();
+  }
+}
+
+/**
+ * Streams the rows of sql/<name>.sql to `visit` one DuckDB chunk (about 2k rows) at a time, with a
+ * lookup from column name to index, and returns the row count. For results of tens of millions of
+ * rows: neither DuckDB's materialized chunks nor JS arrays of every value are ever held whole (at
+ * 500k lots the skip-gram pairs and the user model's examples took gigabytes that way); the caller
+ * copies what it keeps into typed arrays (`GrowableInt32`, `GrowableFloat32`).
+ */
+export async function forEachChunk(
+  conn: DuckDBConnection,
+  name: string,
+  params: SqlParams,
+  visit: (chunk: DuckDBDataChunk, column: (name: string) => number) => void,
+): Promise<number> {
+  const stmt = await prepareOne(conn, name, params, 'forEachChunk');
+  try {
+    const result = await stmt.stream();
+    const names = result.columnNames();
+    const column = (c: string): number => {
+      const i = names.indexOf(c);
+      if (i < 0) throw new SqlError(`sql/${name}.sql`, 1, `has no column '${c}' (it has ${names.join(', ')})`);
+      return i;
+    };
+    let rows = 0;
+    for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      visit(chunk, column);
+      rows += chunk.rowCount;
+    }
+    return rows;
+  } catch (err) {
+    throw err instanceof SqlError ? err : new SqlError(`sql/${name}.sql`, 1, err);
+  } finally {
+    stmt.destroySync();
+  }
+}
+
+/** An Int32Array that grows by doubling as values are appended; `toArray()` returns exactly the values appended. */
+export class GrowableInt32 {
+  private buf = new Int32Array(1 << 12);
+  length = 0;
+  /** Room for `n` more values. */
+  reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let size = this.buf.length;
+    while (size < this.length + n) size *= 2;
+    const next = new Int32Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+  push(x: number): void {
+    if (this.length === this.buf.length) this.reserve(1);
+    this.buf[this.length++] = x;
+  }
+  /** The backing array, for writing `n` reserved values in place at `length` (then add them to `length`). */
+  get raw(): Int32Array {
+    return this.buf;
+  }
+  toArray(): Int32Array {
+    return this.buf.length === this.length ? this.buf : this.buf.slice(0, this.length);
+  }
+}
+
+/** GrowableInt32's Float32Array twin. */
+export class GrowableFloat32 {
+  private buf = new Float32Array(1 << 12);
+  length = 0;
+  push(x: number): void {
+    if (this.length === this.buf.length) {
+      const next = new Float32Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = x;
+  }
+  toArray(): Float32Array {
+    return this.buf.length === this.length ? this.buf : this.buf.slice(0, this.length);
   }
 }
 

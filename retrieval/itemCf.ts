@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { readColumns } from '../platform/duckdb';
+import { forEachChunk, GrowableInt32 } from '../platform/duckdb';
 import type { Candidate } from './types';
 
 /**
@@ -180,8 +180,17 @@ export class ItemCf {
   static async compute(conn: DuckDBConnection, window: ItemCfWindow): Promise<ItemCf> {
     if (!(window.until > window.since)) throw new Error(`item-CF window is empty: since ${window.since} >= until ${window.until}`);
     if (!Number.isInteger(window.topK) || window.topK < 1) throw new Error(`item-CF topK must be a positive integer, got ${window.topK}`);
-    const clicks = await readColumns(conn, 'retrieval/item_cf_clicks', { since_ms: window.since, until_ms: window.until });
-    const neighbours = coClickNeighbours(clicks.user_idx as number[], clicks.item_idx as number[], window.topK);
+    // Streamed into typed arrays: a window of the large catalogue holds millions of click pairs.
+    const users = new GrowableInt32();
+    const items = new GrowableInt32();
+    await forEachChunk(conn, 'retrieval/item_cf_clicks', { since_ms: window.since, until_ms: window.until }, (chunk, column) => {
+      const [u, i] = [chunk.getColumnVector(column('user_idx')), chunk.getColumnVector(column('item_idx'))];
+      for (let r = 0; r < chunk.rowCount; r++) {
+        users.push(Number(u.getItem(r)));
+        items.push(Number(i.getItem(r)));
+      }
+    });
+    const neighbours = coClickNeighbours(users.toArray(), items.toArray(), window.topK);
     return new ItemCf(neighbours, { ...window });
   }
 

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSkipGramPairs } from '../../models/itemUnit';
+import { loadMiExamples, packSequences } from '../../models/sequences';
+import { forEachChunk, GrowableFloat32, GrowableInt32, openDatabase, runScript, SqlError } from '../../platform/duckdb';
+
+/**
+ * The training inputs read chunk by chunk into typed arrays (forEachChunk) hold exactly what the
+ * whole-result reading held: several DuckDB chunks, lists longer and shorter than the padding width,
+ * empty lists and NULL lists, and arrays grown past their first size.
+ */
+
+const ROWS = 9000; // more than four DuckDB chunks of 2048 rows, and past GrowableInt32's first 4096
+
+let dir: string;
+let featuresDb: string;
+
+/** The list of example i: lengths 0..69 (some over maxLong 50), every 13th one NULL. */
+function listOf(i: number, salt: number): number[] | null {
+  if (i % 13 === 5) return null;
+  return Array.from({ length: (i * 7 + salt) % 70 }, (_, k) => (i * 31 + k * 17 + salt) % 100_000);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'curio-streamed-'));
+  featuresDb = join(dir, 'features.duckdb');
+  const db = await openDatabase(featuresDb);
+  try {
+    await runScript(
+      db.connection,
+      `CREATE TABLE mi_examples AS
+         SELECT i AS user_idx, i AS ts, (i * 3) % 1000 AS target,
+                CASE WHEN i % 13 = 5 THEN NULL ELSE list_transform(range((i * 7 + 1) % 70), k -> ((i * 31 + k * 17 + 1) % 100000)::INTEGER) END AS long_term,
+                CASE WHEN i % 13 = 5 THEN NULL ELSE list_transform(range((i * 7 + 2) % 70), k -> ((i * 31 + k * 17 + 2) % 100000)::INTEGER) END AS short_term
+         FROM range(${ROWS}) t(i);
+       CREATE TABLE skipgram_pairs AS
+         SELECT (i % 5000)::INTEGER AS center, ((i * 7) % 5000)::INTEGER AS context, (i % 3 = 0)::TINYINT AS label FROM range(${ROWS}) t(i);`,
+    );
+  } finally {
+    db.close();
+  }
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test('examples streamed into typed arrays equal the lists packed whole (truncated, padded, NULL as empty)', async () => {
+  const ex = await loadMiExamples(featuresDb, 50, 10);
+  expect(ex.count).toBe(ROWS);
+  const rows = Array.from({ length: ROWS }, (_, i) => i);
+  expect(Array.from(ex.target)).toEqual(rows.map((i) => (i * 3) % 1000));
+  expect(ex.long).toEqual(packSequences(rows.map((i) => listOf(i, 1)), 50));
+  expect(ex.short).toEqual(packSequences(rows.map((i) => listOf(i, 2)), 10));
+});
+
+test('skip-gram pairs streamed into typed arrays keep every row in order', async () => {
+  const p = await loadSkipGramPairs(featuresDb);
+  expect(p.center.length).toBe(ROWS);
+  const i = 8999;
+  expect([p.center[i], p.context[i], p.label[i]]).toEqual([i % 5000, (i * 7) % 5000, i % 3 === 0 ? 1 : 0]);
+  expect(p.label.reduce((a, b) => a + b, 0)).toBe(Math.ceil(ROWS / 3));
+  expect(p.center instanceof Int32Array && p.label instanceof Float32Array).toBe(true);
+});
+
+test('a growable array returns exactly what was appended', () => {
+  const a = new GrowableInt32();
+  const f = new GrowableFloat32();
+  for (let i = 0; i < 10_000; i++) {
+    a.push(i);
+    f.push(i / 2);
+  }
+  expect(a.toArray().length).toBe(10_000);
+  expect(a.toArray()[9999]).toBe(9999);
+  expect(f.toArray()[9999]).toBe(4999.5);
+});
+
+test('a column the query does not return is named in the error', async () => {
+  const db = await openDatabase(':memory:');
+  try {
+    await runScript(db.connection, `ATTACH '${featuresDb}' AS feat (READ_ONLY)`);
+    await expect(forEachChunk(db.connection, 'models/skipgram_pairs', {}, (_chunk, column) => void column('weight'))).rejects.toThrow(SqlError);
+    await expect(forEachChunk(db.connection, 'models/skipgram_pairs', {}, (_chunk, column) => void column('weight'))).rejects.toThrow(/no column 'weight'/);
+  } finally {
+    db.close();
+  }
+});
