@@ -1,6 +1,6 @@
-import { FLOAT, LIST, listValue, type DuckDBListValue } from '@duckdb/node-api';
+import { DOUBLE, DuckDBDataChunk, DuckDBVector, FLOAT, INTEGER, LIST, listValue, VARCHAR, type DuckDBListValue } from '@duckdb/node-api';
 import { openDatabase, readColumns, runSqlFile } from '../platform/duckdb';
-import type { SessionSet } from './nextSession';
+import type { SessionCase, SessionSet } from './nextSession';
 
 /**
  * A user model's query vectors per scored session, on disk between the training stage (which has
@@ -21,22 +21,33 @@ export async function writeSessionQueries(path: string, parts: readonly SessionQ
   const db = await openDatabase(':memory:');
   try {
     await runSqlFile(db.connection, 'evaluation/create_session_queries');
-    const a = await db.connection.createAppender('session_queries');
-    const type = LIST(LIST(FLOAT));
+    // In data chunks of 2048 sessions (per-row appendList built native values one float at a time: models/vectorFiles.ts).
+    const appender = await db.connection.createAppender('session_queries');
+    const size = DuckDBVector.standardSize();
+    const chunk = DuckDBDataChunk.create([VARCHAR, INTEGER, INTEGER, DOUBLE, LIST(LIST(FLOAT)), LIST(FLOAT)], size);
     for (const { set, vectors, strengths, k, dim } of parts) {
-      set.cases.forEach((c, r) => {
-        a.appendVarchar(set.split);
-        a.appendInteger(c.caseNo);
-        a.appendInteger(c.userIdx);
-        a.appendDouble(c.startedAt);
-        const rows: DuckDBListValue[] = [];
-        for (let j = 0; j < k; j++) rows.push(listValue(Array.from(vectors.subarray((r * k + j) * dim, (r * k + j + 1) * dim))));
-        a.appendList(rows, type);
-        a.appendList(listValue(Array.from({ length: k }, (_, j) => strengths?.[r * k + j] ?? 1)), LIST(FLOAT));
-        a.endRow();
-      });
+      for (let from = 0; from < set.cases.length; from += size) {
+        const n = Math.min(size, set.cases.length - from);
+        chunk.rowCount = n;
+        const rows = Array.from({ length: n }, (_, x) => from + x);
+        const cases = rows.map((r) => set.cases[r] as SessionCase);
+        chunk.setColumnValues(0, rows.map(() => set.split));
+        chunk.setColumnValues(1, cases.map((c) => c.caseNo));
+        chunk.setColumnValues(2, cases.map((c) => c.userIdx));
+        chunk.setColumnValues(3, cases.map((c) => c.startedAt));
+        chunk.setColumnValues(
+          4,
+          rows.map((r) => {
+            const queries: DuckDBListValue[] = [];
+            for (let j = 0; j < k; j++) queries.push(listValue(Array.from(vectors.subarray((r * k + j) * dim, (r * k + j + 1) * dim))));
+            return listValue(queries);
+          }),
+        );
+        chunk.setColumnValues(5, rows.map((r) => listValue(Array.from({ length: k }, (_, j) => strengths?.[r * k + j] ?? 1))));
+        appender.appendDataChunk(chunk);
+      }
     }
-    a.closeSync();
+    appender.closeSync();
     await runSqlFile(db.connection, 'evaluation/write_session_queries', { path });
   } finally {
     db.close();

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSkipGramPairs } from '../../models/itemUnit';
 import { loadMiExamples, packSequences } from '../../models/sequences';
+import { readItemVectors, writeInterests, writeItemVectors } from '../../models/vectorFiles';
+import type { SessionSet } from '../../evaluation/nextSession';
+import { readSessionQueries, writeSessionQueries } from '../../evaluation/sessionQueries';
 import { forEachChunk, GrowableFloat32, GrowableInt32, openDatabase, runScript, SqlError } from '../../platform/duckdb';
 
 /**
@@ -82,5 +85,59 @@ test('a column the query does not return is named in the error', async () => {
     await expect(forEachChunk(db.connection, 'models/skipgram_pairs', {}, (_chunk, column) => void column('weight'))).rejects.toThrow(/no column 'weight'/);
   } finally {
     db.close();
+  }
+});
+
+test('item vectors written in data chunks read back exactly (a last chunk shorter than 2048)', async () => {
+  const n = 5000;
+  const dim = 7;
+  const vectors = Float32Array.from({ length: n * dim }, (_, i) => Math.sin(i) * 3);
+  const v = { ids: Array.from({ length: n }, (_, i) => `lot-${i}`), categories: Array.from({ length: n }, (_, i) => (i % 4 === 0 ? '' : `cat-${i % 9}`)), vectors, dim };
+  const path = join(dir, 'vectors.parquet');
+  await writeItemVectors(path, v);
+  const back = await readItemVectors(path);
+  expect(back.dim).toBe(dim);
+  expect(back.ids).toEqual(v.ids);
+  expect(back.categories).toEqual(v.categories);
+  expect(back.vectors).toEqual(vectors);
+});
+
+test('interest vectors written in data chunks keep each user their K vectors, in order', async () => {
+  const users = Int32Array.from({ length: 2100 }, (_, i) => i * 2);
+  const [k, dim] = [3, 5];
+  const interests = Float32Array.from({ length: users.length * k * dim }, (_, i) => i / 7);
+  const path = join(dir, 'interests.parquet');
+  const db = await openDatabase(featuresDb);
+  try {
+    await runScript(db.connection, `CREATE TABLE user_index AS SELECT (i * 2)::INTEGER AS user_idx, 'u' || i AS user_id FROM range(2100) t(i)`);
+  } finally {
+    db.close();
+  }
+  await writeInterests(path, featuresDb, users, interests, k, dim);
+  const check = await openDatabase(':memory:');
+  try {
+    const rows = (await check.connection.runAndReadAll(`SELECT user_idx, user_id, interests FROM '${path}' ORDER BY user_idx`)).getRowObjectsJS();
+    expect(rows.length).toBe(users.length);
+    const last = rows[users.length - 1] as { user_idx: number; user_id: string; interests: number[][] };
+    expect([last.user_idx, last.user_id]).toEqual([4198, 'u2099']);
+    const r = users.length - 1;
+    expect(last.interests.map((x) => x.map((y) => Math.fround(y)))).toEqual([0, 1, 2].map((j) => Array.from(interests.subarray((r * k + j) * dim, (r * k + j + 1) * dim))));
+  } finally {
+    check.close();
+  }
+});
+
+test('session queries written in data chunks read back per case, with their strengths', async () => {
+  const [k, dim] = [2, 3];
+  const cases = Array.from({ length: 2500 }, (_, i) => ({ caseNo: i, userIdx: i % 97, sessionKey: `s${i}`, startedAt: 1_700_000_000_000 + i * 1000, day: 0, history: new Int32Array(0), targets: Int32Array.of(1) }));
+  const set = { split: 'valid', cases } as unknown as SessionSet;
+  const vectors = Float32Array.from({ length: cases.length * k * dim }, (_, i) => i / 3);
+  const strengths = Float32Array.from({ length: cases.length * k }, (_, i) => i % 5);
+  const path = join(dir, 'session_queries.parquet');
+  await writeSessionQueries(path, [{ set, vectors, strengths, k, dim }]);
+  const queriesOf = await readSessionQueries(path, set);
+  for (const c of [0, 2047, 2048, 2499]) {
+    expect(queriesOf(c).vectors).toEqual(vectors.slice(c * k * dim, (c + 1) * k * dim));
+    expect(queriesOf(c).weights).toEqual(strengths.slice(c * k, (c + 1) * k));
   }
 });
