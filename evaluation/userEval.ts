@@ -1,4 +1,3 @@
-import { attachDatabase, openDatabase, readColumns } from '../platform/duckdb';
 import { mergeInterestResults, type ItemSearch } from './fullRanking';
 import { lastDistinct } from './rankers';
 import { categoryCoverage, hitAt, intraListDiversity, mean, ndcgAt, recallAt } from './metrics';
@@ -65,38 +64,6 @@ export function rankByPopularity(popularity: Float64Array, users: number, n = 50
     .sort((a, b) => (popularity[b] as number) - (popularity[a] as number) || a - b)
     .slice(0, n);
   return Array.from({ length: users }, () => top);
-}
-
-export type ItemCfTable = Map<number, { neighbor: number; score: number }[]>;
-
-export async function loadItemCf(featuresDb: string): Promise<ItemCfTable> {
-  const db = await openDatabase(':memory:');
-  try {
-    await attachDatabase(db.connection, featuresDb, 'feat');
-    const c = await readColumns(db.connection, 'models/item_cf');
-    const table: ItemCfTable = new Map();
-    const items = (c.item_idx ?? []) as number[];
-    items.forEach((i, r) => {
-      let list = table.get(i);
-      if (!list) table.set(i, (list = []));
-      list.push({ neighbor: c.neighbor_idx?.[r] as number, score: c.score?.[r] as number });
-    });
-    return table;
-  } finally {
-    db.close();
-  }
-}
-
-/** Item-based CF: score(j) = Σ over history items i of sim(i, j); top-n by score. */
-export function rankByItemCf(cf: ItemCfTable, histories: Int32Array[], n = 50): number[][] {
-  return histories.map((h) => {
-    const score = new Map<number, number>();
-    for (const i of h) for (const { neighbor, score: s } of cf.get(i) ?? []) score.set(neighbor, (score.get(neighbor) ?? 0) + s);
-    return [...score.entries()]
-      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-      .slice(0, n)
-      .map(([j]) => j);
-  });
 }
 
 /** One query per user: the mean of their history's vectors (how an id-only model serves a user). */

@@ -32,9 +32,8 @@ import {
 } from '../evaluation/rankers';
 import type { BootstrapResult } from '../evaluation/abStats';
 import { readSessionQueries } from '../evaluation/sessionQueries';
+import { loadItemCf, rankByItemCf } from '../evaluation/itemCfTable';
 import {
-  loadItemCf,
-  rankByItemCf,
   rankByLastClicks,
   rankByMeanVector,
   rankByPopularity,

@@ -6,6 +6,7 @@ import { loadMiExamples, packSequences } from '../../models/sequences';
 import { readItemVectors, writeInterests, writeItemVectors } from '../../models/vectorFiles';
 import type { SessionSet } from '../../evaluation/nextSession';
 import { readSessionQueries, writeSessionQueries } from '../../evaluation/sessionQueries';
+import { loadItemCf, rankByItemCf } from '../../evaluation/itemCfTable';
 import { forEachChunk, GrowableFloat32, GrowableInt32, openDatabase, runScript, SqlError } from '../../platform/duckdb';
 
 /**
@@ -140,4 +141,26 @@ test('session queries written in data chunks read back per case, with their stre
     expect(queriesOf(c).vectors).toEqual(vectors.slice(c * k * dim, (c + 1) * k * dim));
     expect(queriesOf(c).weights).toEqual(strengths.slice(c * k, (c + 1) * k));
   }
+});
+
+test("item-CF's neighbours as compressed rows rank as summed similarities, items without neighbours contributing nothing", async () => {
+  const db = await openDatabase(featuresDb);
+  try {
+    // Items 0..2999 have neighbours (i+1, i+2, i+3 mod 3000, scores 3, 2, 1 scaled by i); 3000..3009 have none.
+    await runScript(
+      db.connection,
+      `CREATE TABLE item_cf AS
+         SELECT i::INTEGER AS item_idx, ((i + d) % 3000)::INTEGER AS neighbor_idx, ((4 - d) * (1 + i / 1000))::DOUBLE AS score
+         FROM range(3000) t(i), range(1, 4) s(d);`,
+    );
+  } finally {
+    db.close();
+  }
+  const cf = await loadItemCf(featuresDb);
+  expect(cf.offsets.length).toBe(3001);
+  expect(cf.neighbors.length).toBe(9000);
+  const [ranked] = rankByItemCf(cf, [Int32Array.of(10, 11, 3005)], 3);
+  // 12 gets 2*(1.010) from 10 and 3*(1.011) from 11; 11 gets 3*1.010; 13 gets 1*1.010 + 2*1.011; 14 gets 1*1.011.
+  expect(ranked).toEqual([12, 13, 11]);
+  expect(rankByItemCf(cf, [Int32Array.of(3005)])).toEqual([[]]);
 });
