@@ -1,4 +1,5 @@
 import { affinity, clickProbability } from '../data/generator/clickModel';
+import { yieldEvery } from '../platform/yieldEvery';
 import { Rng, WeightedSampler } from '../data/generator/rng';
 import { DEFAULT_AB, type AbConfig } from './abConfig';
 import { armReport, liftField, newArm, recordFeed, recordSession, replayLift, countReplay, type ArmReport } from './abArms';
@@ -79,7 +80,9 @@ export async function simulateAbTest(inputs: AbInputs, config: AbConfig = DEFAUL
     const arms = { A: newArm(), B: newArm() };
     const liveEver = new Uint8Array(data.catalogue.itemIds.length);
     let skipped = 0;
+    const pause = yieldEvery();
     for (let ordinal = 0; ordinal < data.sessions.length; ordinal++) {
+      if (pause.due()) await pause.turn();
       const session = data.sessions[ordinal] as HeldOutSession;
       const user = truth.users[session.userIdx];
       if (!user || user.interests.length === 0) {

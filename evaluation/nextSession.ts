@@ -1,6 +1,7 @@
 import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { attachDatabase, forEachChunk, GrowableInt32, openDatabase, runSqlFile } from '../platform/duckdb';
 import { LiveItems } from '../retrieval/liveItems';
+import { yieldEvery } from '../platform/yieldEvery';
 import { DAY_MS, popularityRanker, type PopularityConfig, type RankContext, type Ranker, type RankRequest } from './rankers';
 import { Rng } from '../data/generator/rng';
 import { pairedBootstrapLift, quantile, type BootstrapResult } from './abStats';
@@ -182,7 +183,9 @@ export async function evaluateSessions(
   let liveAt = Number.NaN;
   let liveNow: Int32Array = new Int32Array(0);
   const t0 = Date.now();
+  const pause = yieldEvery();
   for (const c of set.cases) {
+    if (pause.due()) await pause.turn();
     if (c.day !== day) {
       day = c.day;
       for (const r of everyRanker) await r.startDay?.(day);
